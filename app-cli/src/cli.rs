@@ -1,0 +1,77 @@
+//! The command line: clap definitions and dispatch.
+
+use crate::exit;
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use std::io::Write;
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  success (including \"nothing to release\")
+  1  failure
+  2  usage error
+  3  partially published: run the same command again to resume
+
+Environment:
+  FERRY_LOG        log filter (e.g. debug, ferry_core=trace); logs go to stderr
+  NO_COLOR         disable colours";
+
+/// ferry — the release engine: versions, manifests, changelogs, tags, publishing.
+#[derive(Debug, Parser)]
+#[command(name = "ferry", version, about, after_help = AFTER_HELP, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every subcommand takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Print machine-readable JSON on stdout (with a `schema_version`).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More logs on stderr (-v debug, -vv trace).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print a shell completion script on stdout.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout.
+    Man,
+}
+
+/// Run the parsed command; returns the exit code.
+pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "ferry", &mut std::io::stdout());
+            Ok(exit::OK)
+        }
+        Command::Man => {
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut buf)?;
+            std::io::stdout().write_all(&buf)?;
+            Ok(exit::OK)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,32 @@
+//! `ferry` — the composition root for humans and CI: parses the command line,
+//! chooses and wires adapters, calls `ferry-core`, prints results.
+
+mod cli;
+mod output;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+/// Exit codes, documented in `ferry --help` and README.
+pub mod exit {
+    /// Success, including "nothing to release".
+    pub const OK: u8 = 0;
+    /// Failure.
+    pub const FAILURE: u8 = 1;
+    /// Usage error (bad flags or arguments).
+    pub const USAGE: u8 = 2;
+    /// Partially published: run the same command again to resume.
+    pub const PARTIAL: u8 = 3;
+}
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    output::init_logging(args.global.verbose, args.global.quiet);
+    match cli::run(args) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            output::print_error(&err);
+            ExitCode::from(output::exit_code_of(&err))
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! # ferry-core — the release engine
+//!
+//! Domain logic and use cases of ferry. It talks to the outside world only through
+//! the ports of `ferry-ports`, so the same code runs against git and GitHub in the
+//! `ferry` binary, against in-memory adapters in tests, and inside custom pipelines.
+//! It does no network or process I/O of its own.
+//!
+//! ```
+//! use ferry_core::plan::{plan, PackageSpec, PlanOptions};
+//! use ferry_memory::InMemoryVcs;
+//! use ferry_ports::{PackageName, RepoPath};
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let repo = InMemoryVcs::new();
+//! repo.commit_files("feat(web): first page", &[("web/index.html", "<h1>hi</h1>")]);
+//! let web = PackageSpec::new(PackageName::new("web")?, RepoPath::new("web")?);
+//! let plan = plan(&repo, &[web], &PlanOptions::default()).await?;
+//! assert_eq!(plan.packages[0].next.as_ref().map(|v| v.to_string()).as_deref(), Some("0.1.0"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+
+pub mod conventional;
+pub mod plan;
+pub mod version;
+
+/// Errors of ferry's use cases.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    /// A port call failed.
+    #[error(transparent)]
+    Port(#[from] ferry_ports::PortError),
+    /// A version did not parse or a bump is not allowed.
+    #[error(transparent)]
+    Version(#[from] version::VersionError),
+    /// The configuration is inconsistent.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The repository is not in a state to release from.
+    #[error("{0}")]
+    Repository(String),
+}
