@@ -21,6 +21,8 @@ Environment:
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
+    #[command(flatten)]
+    pub repo: crate::release_cmd::RepoOpts,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -41,6 +43,22 @@ pub struct Global {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Show what the next release would be (read-only); `--json` prints the typed plan.
+    Plan(crate::release_cmd::PlanArgs),
+    /// Cut a release: bump every manifest, write the changelog, commit, tag.
+    Release(crate::release_cmd::ReleaseArgs),
+    /// Detect packages and write a commented starter ferry.toml.
+    Init {
+        /// Overwrite an existing ferry.toml.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Inspect the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Version algebra: bump, convert, describe, compare, sort, validate.
+    #[command(subcommand)]
+    Version(crate::version_cmd::VersionCommand),
     /// Print a shell completion script on stdout.
     Completions {
         /// The shell.
@@ -50,9 +68,22 @@ pub enum Command {
     Man,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the merged configuration and where each value came from.
+    Show,
+}
+
 /// Run the parsed command; returns the exit code.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
+        Command::Version(cmd) => crate::version_cmd::run(cmd, cli.global.json),
+        Command::Plan(args) => crate::release_cmd::plan(&cli.repo, args, cli.global.json),
+        Command::Release(args) => crate::release_cmd::release(&cli.repo, args, cli.global.json),
+        Command::Init { force } => crate::release_cmd::init(&cli.repo, force),
+        Command::Config(ConfigCommand::Show) => {
+            crate::release_cmd::config_show(&cli.repo, cli.global.json)
+        }
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "ferry", &mut std::io::stdout());
             Ok(exit::OK)

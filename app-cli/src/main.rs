@@ -2,7 +2,12 @@
 //! chooses and wires adapters, calls `ferry-core`, prints results.
 
 mod cli;
+mod clock;
+mod init;
 mod output;
+mod release_cmd;
+mod settings;
+mod version_cmd;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -20,8 +20,14 @@
 //! # }).unwrap();
 //! ```
 
+pub mod config;
 pub mod conventional;
+pub mod date;
+pub mod keepachangelog;
+pub mod manifest;
 pub mod plan;
+pub mod release;
+pub mod template;
 pub mod version;
 
 /// Errors of ferry's use cases.
@@ -33,6 +39,12 @@ pub enum CoreError {
     /// A version did not parse or a bump is not allowed.
     #[error(transparent)]
     Version(#[from] version::VersionError),
+    /// A bump that the rules do not allow.
+    #[error(transparent)]
+    Bump(#[from] version::scheme::BumpError),
+    /// A manifest cannot be read or edited.
+    #[error(transparent)]
+    Manifest(#[from] manifest::ManifestError),
     /// The configuration is inconsistent.
     #[error("configuration: {0}")]
     Config(String),

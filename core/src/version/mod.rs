@@ -1,6 +1,10 @@
 //! Version schemes: parsing, ordering, bumping and rendering. Pure: no I/O.
 
+pub mod distro;
+pub mod pep440;
+pub mod scheme;
 pub mod semver;
+pub mod staged;
 
 pub use self::semver::{Identifier, SemVer};
 

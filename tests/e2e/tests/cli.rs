@@ -1,20 +1,9 @@
 //! The `ferry` and `ferryd` binaries, driven as a user would.
 
-use std::process::{Command, Output};
+mod common;
 
-fn bin(name: &str) -> std::path::PathBuf {
-    // Built by `cargo build --workspace --bins` before the tests (scripts/test does).
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    let path = target.join("debug").join(name);
-    assert!(
-        path.exists(),
-        "{} is not built: run `cargo build --workspace --bins` first",
-        path.display()
-    );
-    path
-}
+use common::{bin, text};
+use std::process::{Command, Output};
 
 pub fn ferry(args: &[&str]) -> Output {
     Command::new(bin("ferry"))
@@ -22,10 +11,6 @@ pub fn ferry(args: &[&str]) -> Output {
         .env_remove("FERRY_LOG")
         .output()
         .expect("run ferry")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 #[test]

@@ -1,0 +1,443 @@
+//! `ferry plan`, `ferry release`, `ferry init`, `ferry config show`: the composition
+//! root for cutting a release — opens the git repository, loads the configuration,
+//! runs checks and hooks (process I/O lives here, not in the core), asks for
+//! confirmation, and calls `ferry_core::release`.
+
+use crate::exit;
+use crate::output::UsageError;
+use crate::settings;
+use anyhow::{bail, Context};
+use clap::Args;
+use ferry_core::release::{self, ReleaseInput, ReleasePlan};
+use ferry_core::version::scheme::BumpRequest;
+use ferry_git::GitVcs;
+use ferry_ports::{PushRequest, Vcs};
+use serde_json::json;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// Where the repository and its configuration are.
+#[derive(Debug, Args, Clone)]
+pub struct RepoOpts {
+    /// The repository (default: the current directory).
+    #[arg(long, short = 'C', global = true, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    /// The configuration file (default: ferry.toml at the repository root).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Override a configuration key: KEY=VALUE (TOML value or plain string), e.g.
+    /// --set release.branch=develop. Wins over ferry.toml and FERRY_* variables.
+    #[arg(long = "set", global = true, value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// What to bump (same grammar as `ferry version bump`); default: from the
+    /// conventional commits since the last release.
+    pub what: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReleaseArgs {
+    /// What to bump: `patch|minor|major [alpha|beta|rc]`, `alpha|beta|rc`, `release`,
+    /// or an explicit version; default: from the conventional commits.
+    pub what: Vec<String>,
+    /// Accept the computed version without the prompt (also FERRY_ASSUME_YES=1).
+    #[arg(short, long)]
+    pub yes: bool,
+    /// Print the plan and a diff of every file; write nothing.
+    #[arg(long, conflicts_with = "plan")]
+    pub dry_run: bool,
+    /// Push the branch and the tags after tagging.
+    #[arg(long)]
+    pub push: bool,
+    /// Execute a saved plan (`ferry plan --json > FILE`) exactly.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+}
+
+struct Context_ {
+    vcs: GitVcs,
+    root: PathBuf,
+    loaded: settings::Loaded,
+}
+
+fn open(opts: &RepoOpts) -> anyhow::Result<Context_> {
+    let dir = opts.repo.clone().unwrap_or_else(|| PathBuf::from("."));
+    let vcs = GitVcs::open(&dir)
+        .with_context(|| format!("cannot open a git repository at {}", dir.display()))?;
+    let root = vcs.workdir().to_path_buf();
+    let loaded = settings::load(&root, opts.config.as_deref(), &opts.sets)?;
+    Ok(Context_ { vcs, root, loaded })
+}
+
+fn parse_what(what: &[String]) -> anyhow::Result<Option<BumpRequest>> {
+    if what.is_empty() {
+        return Ok(None);
+    }
+    let words: Vec<&str> = what.iter().map(String::as_str).collect();
+    Ok(Some(
+        BumpRequest::parse(&words).map_err(|e| UsageError(e.0))?,
+    ))
+}
+
+fn input<'a>(
+    config: &'a ferry_core::config::Config,
+    what: Option<BumpRequest>,
+) -> ReleaseInput<'a> {
+    let (year, date) = crate::clock::today();
+    ReleaseInput {
+        config,
+        what,
+        date,
+        year,
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+fn summary(plan: &ReleasePlan, label: &str) -> String {
+    let mut s = String::from("About to cut a release:\n");
+    s.push_str(&format!(
+        "  current : {}\n",
+        plan.current.as_deref().unwrap_or("(none — first release)")
+    ));
+    s.push_str(&format!("  new     : {}  <- {label}\n", plan.next));
+    s.push_str(&format!("  tags    : {}\n", plan.tag_names().join(", ")));
+    if plan.prerelease && !plan.rotate_changelog {
+        s.push_str("  note    : pre-release — CHANGELOG will not be rotated\n");
+    }
+    s
+}
+
+pub fn plan(opts: &RepoOpts, args: PlanArgs, json_out: bool) -> anyhow::Result<u8> {
+    let ctx = open(opts)?;
+    let what = parse_what(&args.what)?;
+    let rt = runtime()?;
+    let plan = rt.block_on(release::prepare(&ctx.vcs, &input(&ctx.loaded.config, what)))?;
+    match plan {
+        None => {
+            if json_out {
+                println!(
+                    "{}",
+                    json!({"schema_version": 1, "release": null, "reason": "nothing to release"})
+                );
+            } else {
+                println!("nothing to release: no feat/fix/breaking commit since the last release");
+            }
+        }
+        Some(plan) => {
+            if json_out {
+                println!("{}", serde_json::to_string_pretty(&plan)?);
+            } else {
+                print!("{}", summary(&plan, "suggested"));
+                println!("  commit  : {}", plan.commit_message);
+                println!("  files   :");
+                for e in &plan.edits {
+                    let what = match (&e.before, &e.after) {
+                        (None, _) => "create",
+                        (_, None) => "delete",
+                        _ => "edit",
+                    };
+                    println!("    {what:6} {}", e.path);
+                }
+            }
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn assume_yes(flag: bool) -> bool {
+    flag || std::env::var("FERRY_ASSUME_YES")
+        .is_ok_and(|v| matches!(v.as_str(), "1" | "true" | "yes"))
+}
+
+fn run_commands(
+    root: &Path,
+    what: &str,
+    commands: &[ferry_core::config::CommandConfig],
+    env: &[(&str, String)],
+) -> anyhow::Result<()> {
+    for c in commands {
+        tracing::info!("{what}: {}", c.label());
+        let status = Command::new(&c.command[0])
+            .args(&c.command[1..])
+            .current_dir(root)
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(std::io::stderr()))
+            .stderr(Stdio::inherit())
+            .status()
+            .with_context(|| format!("{what} {:?}: cannot run {:?}", c.label(), c.command[0]))?;
+        if !status.success() {
+            bail!(
+                "{what} {:?} failed ({status}); nothing was released",
+                c.label()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The confirmation gate: Enter accepts, a version overrides (and re-displays), `q`
+/// aborts. Returns the plan to execute, or `None` when aborted.
+fn confirm(
+    rt: &tokio::runtime::Runtime,
+    ctx: &Context_,
+    mut plan: ReleasePlan,
+    what: Option<BumpRequest>,
+) -> anyhow::Result<Option<ReleasePlan>> {
+    let mut label = "suggested";
+    let stdin = std::io::stdin();
+    loop {
+        eprint!("{}", summary(&plan, label));
+        eprint!(
+            "Enter to accept {}, type an explicit version to override, or 'q' to abort: ",
+            plan.next
+        );
+        std::io::stderr().flush()?;
+        let mut line = String::new();
+        if stdin.lock().read_line(&mut line)? == 0 {
+            eprintln!();
+            bail!("no answer (end of input): nothing was released");
+        }
+        let answer = line.trim();
+        if answer.is_empty() {
+            return Ok(Some(plan));
+        }
+        if answer.eq_ignore_ascii_case("q") {
+            return Ok(None);
+        }
+        let mut base = input(&ctx.loaded.config, what.clone());
+        base.what = what.clone();
+        match rt.block_on(release::with_version(&ctx.vcs, &base, answer)) {
+            Ok(p) => {
+                plan = p;
+                label = "override";
+            }
+            Err(e) => eprintln!("error: {e}"),
+        }
+    }
+}
+
+pub fn release(opts: &RepoOpts, args: ReleaseArgs, json_out: bool) -> anyhow::Result<u8> {
+    let ctx = open(opts)?;
+    let config = &ctx.loaded.config;
+    let rt = runtime()?;
+    let what = parse_what(&args.what)?;
+    let plan = match &args.plan {
+        Some(file) => {
+            if !args.what.is_empty() {
+                return Err(UsageError(
+                    "--plan executes a saved plan: do not also give <what>".into(),
+                )
+                .into());
+            }
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read plan {}", file.display()))?;
+            let plan: ReleasePlan = serde_json::from_str(&text).with_context(|| {
+                format!(
+                    "{} is not a ferry release plan (make one with `ferry plan --json`)",
+                    file.display()
+                )
+            })?;
+            if plan.schema_version != release::RELEASE_PLAN_SCHEMA_VERSION {
+                bail!(
+                    "{}: plan schema_version {} is not {}",
+                    file.display(),
+                    plan.schema_version,
+                    release::RELEASE_PLAN_SCHEMA_VERSION
+                );
+            }
+            rt.block_on(verify_saved_plan(&ctx.vcs, &plan))?;
+            plan
+        }
+        None => {
+            match rt.block_on(release::prepare(&ctx.vcs, &input(config, what.clone())))? {
+                Some(p) => p,
+                None => {
+                    if json_out {
+                        println!(
+                            "{}",
+                            json!({"schema_version": 1, "released": false, "reason": "nothing to release"})
+                        );
+                    } else {
+                        eprintln!("nothing to release: no feat/fix/breaking commit since the last release");
+                    }
+                    return Ok(exit::OK);
+                }
+            }
+        }
+    };
+
+    if args.dry_run {
+        if json_out {
+            println!("{}", serde_json::to_string_pretty(&plan)?);
+        } else {
+            print!("{}", summary(&plan, "suggested"));
+            println!("  commit  : {}\n", plan.commit_message);
+            print!("{}", plan.diff());
+        }
+        return Ok(exit::OK);
+    }
+
+    let failures = rt.block_on(release::check_gates(&ctx.vcs, config, &plan))?;
+    if !failures.is_empty() {
+        let list: Vec<String> = failures
+            .into_iter()
+            .map(|f| format!("  - {}", f.0))
+            .collect();
+        bail!("cannot release, nothing was written:\n{}", list.join("\n"));
+    }
+
+    let plan = if assume_yes(args.yes) {
+        plan
+    } else if std::io::stdin().is_terminal() {
+        match confirm(&rt, &ctx, plan, what)? {
+            Some(p) => p,
+            None => {
+                eprintln!("aborted: nothing was written");
+                return Ok(exit::FAILURE);
+            }
+        }
+    } else {
+        bail!("refusing to release without confirmation: stdin is not a terminal; pass --yes (or FERRY_ASSUME_YES=1) to accept {} non-interactively. Nothing was written", plan.next);
+    };
+
+    let env = [
+        ("FERRY_VERSION", plan.next.clone()),
+        (
+            "FERRY_PREVIOUS_VERSION",
+            plan.current.clone().unwrap_or_default(),
+        ),
+        ("FERRY_TAGS", plan.tag_names().join(" ")),
+    ];
+    run_commands(&ctx.root, "check", &config.checks, &env)?;
+
+    let snapshot = rt.block_on(release::apply_edits(&ctx.vcs, &plan))?;
+    if let Err(e) = run_commands(&ctx.root, "hook", &config.hooks, &env) {
+        let changed = rt.block_on(ctx.vcs.status()).unwrap_or_default();
+        rt.block_on(release::rollback(&ctx.vcs, &snapshot, &changed))
+            .context("rolling back after a failed hook")?;
+        return Err(e.context("every file was restored"));
+    }
+    let outcome = rt.block_on(release::commit_and_tag(&ctx.vcs, &plan, &snapshot))?;
+    eprintln!(
+        "released {}: commit {} and tags {}",
+        plan.next,
+        &outcome.commit.as_str()[..12],
+        plan.tag_names().join(", ")
+    );
+
+    let mut pushed = false;
+    if args.push {
+        let branch = plan
+            .branch
+            .clone()
+            .unwrap_or_else(|| config.release.branch.clone());
+        let mut request = PushRequest::to(config.release.remote.clone()).branch(branch.clone());
+        for t in &outcome.tags {
+            request = request.tag(t.clone());
+        }
+        rt.block_on(ctx.vcs.push(&request)).with_context(|| {
+            format!(
+                "the release is committed and tagged locally, but the push failed; push it with: git push {} {} {}",
+                config.release.remote,
+                branch,
+                plan.tag_names().join(" ")
+            )
+        })?;
+        pushed = true;
+    } else {
+        eprintln!(
+            "push it with: git push {} {} {}",
+            config.release.remote,
+            plan.branch.as_deref().unwrap_or(&config.release.branch),
+            plan.tag_names().join(" ")
+        );
+    }
+    if json_out {
+        println!(
+            "{}",
+            json!({"schema_version": 1, "released": true, "version": plan.next, "commit": outcome.commit, "tags": outcome.tags, "pushed": pushed})
+        );
+    }
+    Ok(exit::OK)
+}
+
+/// A saved plan runs only against the repository it was made for.
+async fn verify_saved_plan(vcs: &GitVcs, plan: &ReleasePlan) -> anyhow::Result<()> {
+    let head = vcs.head().await?;
+    if head != plan.head {
+        bail!("the repository moved since the plan was made (HEAD was {}, is {}): make the plan again", plan.head, head);
+    }
+    for e in &plan.edits {
+        let now = vcs
+            .read_worktree(&e.path)
+            .await?
+            .map(|b| String::from_utf8_lossy(&b).into_owned());
+        if now != e.before {
+            bail!(
+                "{} changed since the plan was made: make the plan again",
+                e.path
+            );
+        }
+    }
+    Ok(())
+}
+
+pub fn config_show(opts: &RepoOpts, json_out: bool) -> anyhow::Result<u8> {
+    let ctx = open(opts)?;
+    let rows = settings::describe(&ctx.loaded)?;
+    if json_out {
+        let sources: serde_json::Map<String, serde_json::Value> =
+            rows.iter().map(|(k, _, o)| (k.clone(), json!(o))).collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &json!({"schema_version": 1, "file": ctx.loaded.file, "file_exists": ctx.loaded.file_exists, "config": ctx.loaded.config, "sources": sources})
+            )?
+        );
+    } else {
+        let width = rows
+            .iter()
+            .map(|(k, v, _)| k.len() + v.len() + 3)
+            .filter(|w| *w <= 60)
+            .max()
+            .unwrap_or(0);
+        for (k, v, origin) in rows {
+            let line = format!("{k} = {v}");
+            println!("{line:width$}  # {origin}");
+        }
+    }
+    Ok(exit::OK)
+}
+
+pub fn init(opts: &RepoOpts, force: bool) -> anyhow::Result<u8> {
+    let dir = opts.repo.clone().unwrap_or_else(|| PathBuf::from("."));
+    let vcs = GitVcs::open(&dir)
+        .with_context(|| format!("cannot open a git repository at {}", dir.display()))?;
+    let target = vcs.workdir().join("ferry.toml");
+    if target.exists() && !force {
+        bail!(
+            "{} already exists; pass --force to overwrite it",
+            target.display()
+        );
+    }
+    let rt = runtime()?;
+    let text = rt.block_on(crate::init::starter(&vcs))?;
+    std::fs::write(&target, &text).with_context(|| format!("cannot write {}", target.display()))?;
+    eprintln!(
+        "wrote {}: review it, then try `ferry plan`",
+        target.display()
+    );
+    Ok(exit::OK)
+}

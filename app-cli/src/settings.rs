@@ -1,0 +1,121 @@
+//! Loading `ferry.toml`: defaults < file < `FERRY_<SECTION>__<KEY>` environment <
+//! `--set key=value` flags, with the origin of every value kept for `config show`.
+
+use anyhow::Context;
+use ferry_core::config::Config;
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::value::{Dict, Value};
+use figment::Figment;
+use std::path::{Path, PathBuf};
+
+/// The merged configuration and where it came from.
+pub struct Loaded {
+    pub config: Config,
+    pub figment: Figment,
+    pub file: PathBuf,
+    pub file_exists: bool,
+}
+
+/// Environment variables that are not configuration keys.
+const NOT_KEYS: [&str; 2] = ["log", "assume_yes"];
+
+pub fn load(root: &Path, file: Option<&Path>, sets: &[String]) -> anyhow::Result<Loaded> {
+    let path = file
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| root.join("ferry.toml"));
+    let exists = path.exists();
+    if file.is_some() && !exists {
+        anyhow::bail!("configuration file {} does not exist", path.display());
+    }
+    let mut figment = Figment::from(Named(Serialized::defaults(Config::default()), "default"));
+    if exists {
+        figment = figment.merge(Toml::file_exact(&path));
+    }
+    figment = figment.merge(
+        Env::prefixed("FERRY_")
+            .filter(|k| !NOT_KEYS.contains(&k.as_str()))
+            .split("__"),
+    );
+    for set in sets {
+        let (key, value) = set.split_once('=').ok_or_else(|| {
+            anyhow::anyhow!("--set {set:?}: expected KEY=VALUE, e.g. --set release.branch=develop")
+        })?;
+        // A TOML value when it parses as one (`true`, `["v{version}"]`), else a string.
+        let value = toml_value(value).unwrap_or_else(|| Value::from(value.to_string()));
+        figment = figment.merge(Named(Serialized::global(key.trim(), value), "--set flag"));
+    }
+    let config: Config = figment.extract().map_err(|e| {
+        let mut text = e.to_string();
+        if !exists {
+            text.push_str(" (no ferry.toml; from the environment or --set)");
+        }
+        anyhow::anyhow!(text)
+    })
+    .with_context(|| format!("invalid configuration ({}, FERRY_* environment, --set flags); every key is documented in docs/configuration.md", path.display()))?;
+    config
+        .validate()
+        .with_context(|| format!("invalid configuration in {}", path.display()))?;
+    Ok(Loaded {
+        config,
+        figment,
+        file: path,
+        file_exists: exists,
+    })
+}
+
+/// A provider under another name, so `config show` says "default" or "--set flag"
+/// instead of a Rust type name.
+struct Named<P>(P, &'static str);
+
+impl<P: figment::Provider> figment::Provider for Named<P> {
+    fn metadata(&self) -> figment::Metadata {
+        figment::Metadata::named(self.1)
+    }
+
+    fn data(&self) -> Result<figment::value::Map<figment::Profile, Dict>, figment::Error> {
+        self.0.data()
+    }
+}
+
+fn toml_value(text: &str) -> Option<Value> {
+    let doc: toml::Table = format!("v = {text}").parse().ok()?;
+    let v = doc.get("v")?.clone();
+    Value::serialize(v).ok()
+}
+
+/// Every leaf key of the merged configuration with its value and origin.
+pub fn describe(loaded: &Loaded) -> anyhow::Result<Vec<(String, String, String)>> {
+    let merged: Dict = loaded
+        .figment
+        .extract()
+        .context("merging the configuration")?;
+    let mut out = Vec::new();
+    walk(&loaded.figment, "", &Value::from(merged), &mut out);
+    Ok(out)
+}
+
+fn walk(figment: &Figment, prefix: &str, value: &Value, out: &mut Vec<(String, String, String)>) {
+    match value {
+        Value::Dict(_, dict) => {
+            for (k, v) in dict {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                walk(figment, &key, v, out);
+            }
+        }
+        leaf => {
+            let origin = figment
+                .find_metadata(prefix)
+                .map(|m| match &m.source {
+                    Some(source) => format!("{} ({source})", m.name),
+                    None => m.name.to_string(),
+                })
+                .unwrap_or_else(|| "default".into());
+            let shown = serde_json::to_string(&leaf).unwrap_or_default();
+            out.push((prefix.to_string(), shown, origin));
+        }
+    }
+}

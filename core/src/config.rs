@@ -1,0 +1,358 @@
+//! `ferry.toml`: the release configuration, as data. Loading and layering (defaults <
+//! file < `FERRY_*` environment < flags) is the binaries' job; this module defines the
+//! keys, their defaults, and the checks that need no I/O. Every key is documented in
+//! `docs/configuration.md`; unknown keys are errors.
+
+use crate::template;
+use crate::version::scheme::Scheme;
+use crate::CoreError;
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// How releases are cut.
+    pub release: ReleaseConfig,
+    /// The changelog.
+    pub changelog: ChangelogConfig,
+    /// Packages (`[[package]]`).
+    #[serde(rename = "package")]
+    pub packages: Vec<PackageConfig>,
+    /// Files whose version is bumped (`[[file]]`).
+    #[serde(rename = "file")]
+    pub files: Vec<FileTarget>,
+    /// Commands that must succeed before anything is written (`[[check]]`).
+    #[serde(rename = "check")]
+    pub checks: Vec<CommandConfig>,
+    /// Commands run after the bump and before the commit (`[[hook]]`).
+    #[serde(rename = "hook")]
+    pub hooks: Vec<CommandConfig>,
+}
+
+/// One version for everything, or one per package.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// One version for all packages and files (TruePPM).
+    #[default]
+    Lockstep,
+    /// Each package has its own version and tags (Framework M).
+    Independent,
+}
+
+/// `[release]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReleaseConfig {
+    /// The branch releases are cut from.
+    pub branch: String,
+    /// The remote pushed to (and whose branch must not be ahead of ours).
+    pub remote: String,
+    /// Lockstep or independent.
+    pub mode: Mode,
+    /// The version scheme.
+    pub scheme: Scheme,
+    /// Release commit message template.
+    pub commit_message: String,
+    /// Tags created for a lockstep release (templates); the first one is also how the
+    /// current version is found.
+    pub tags: Vec<String>,
+    /// Rotate the changelog on pre-releases too.
+    pub rotate_prerelease: bool,
+    /// The version of the first release when nothing is tagged yet.
+    pub initial_version: String,
+    /// Below 1.0.0 a breaking change bumps the minor version and a feature the patch.
+    pub zero_major_is_unstable: bool,
+    /// Refuse to release when the remote branch has commits we lack.
+    pub check_upstream: bool,
+}
+
+impl Default for ReleaseConfig {
+    fn default() -> Self {
+        ReleaseConfig {
+            branch: "main".into(),
+            remote: "origin".into(),
+            mode: Mode::Lockstep,
+            scheme: Scheme::Semver,
+            commit_message: "chore(release): v{version}".into(),
+            tags: vec!["v{version}".into()],
+            rotate_prerelease: false,
+            initial_version: "0.1.0".into(),
+            zero_major_is_unstable: true,
+            check_upstream: true,
+        }
+    }
+}
+
+/// `[changelog]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChangelogConfig {
+    /// Write a changelog at all.
+    pub enabled: bool,
+    /// The Keep a Changelog file.
+    pub path: String,
+    /// The fragment directory (`<id>.<kind>.md` files).
+    pub fragments: String,
+    /// Accepted kinds, in display order.
+    pub kinds: Vec<String>,
+    /// Compare link template, e.g. `https://gitlab.com/g/p/-/compare/{previous}...{tag}`.
+    pub compare_url: Option<String>,
+}
+
+impl Default for ChangelogConfig {
+    fn default() -> Self {
+        ChangelogConfig {
+            enabled: true,
+            path: "CHANGELOG.md".into(),
+            fragments: "changelog.d".into(),
+            kinds: ferry_ports::DEFAULT_KINDS
+                .iter()
+                .map(|k| k.to_string())
+                .collect(),
+            compare_url: None,
+        }
+    }
+}
+
+/// `[[package]]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackageConfig {
+    /// Name (used in `{package}` and tags).
+    pub name: String,
+    /// Directory; commits changing files under it belong to the package.
+    pub path: String,
+    /// Tag template in independent mode.
+    #[serde(default = "default_package_tag")]
+    pub tag: String,
+}
+
+fn default_package_tag() -> String {
+    "{package}@v{version}".into()
+}
+
+/// How a file holds its version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FileKind {
+    /// `Cargo.toml`: `[package].version` or `[workspace.package].version`, and the
+    /// version requirements of path dependencies on released packages.
+    Cargo,
+    /// `package.json`: top-level `"version"`.
+    PackageJson,
+    /// `package-lock.json`: top-level `"version"` and `packages[""].version`.
+    PackageLock,
+    /// `pyproject.toml`: `[project].version` or `[tool.poetry].version`.
+    Pyproject,
+    /// Helm `Chart.yaml`: `version` and `appVersion`.
+    Chart,
+    /// Any text file: a regular expression with a named group `version`.
+    Regex,
+}
+
+impl FileKind {
+    /// The kind a file name implies.
+    pub fn detect(path: &str) -> Option<FileKind> {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        match name {
+            "Cargo.toml" => Some(FileKind::Cargo),
+            "package.json" => Some(FileKind::PackageJson),
+            "package-lock.json" => Some(FileKind::PackageLock),
+            "pyproject.toml" => Some(FileKind::Pyproject),
+            "Chart.yaml" => Some(FileKind::Chart),
+            _ => None,
+        }
+    }
+}
+
+/// `[[file]]`: one file whose version is bumped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileTarget {
+    /// Path from the repository root.
+    pub path: String,
+    /// How the file holds its version (default: from the file name).
+    #[serde(default)]
+    pub kind: Option<FileKind>,
+    /// How the version is written (`{version}`, `{version:pep440}`, `{version:base}`…).
+    #[serde(default = "default_format")]
+    pub format: String,
+    /// For `regex`: the pattern, with a named group `version`.
+    #[serde(default)]
+    pub pattern: Option<String>,
+    /// In independent mode: the package whose version this file holds.
+    #[serde(default)]
+    pub package: Option<String>,
+}
+
+fn default_format() -> String {
+    "{version}".into()
+}
+
+impl FileTarget {
+    /// The effective kind, or a configuration error.
+    pub fn effective_kind(&self) -> Result<FileKind, CoreError> {
+        if let Some(kind) = self.kind {
+            return Ok(kind);
+        }
+        if self.pattern.is_some() {
+            return Ok(FileKind::Regex);
+        }
+        FileKind::detect(&self.path).ok_or_else(|| {
+            CoreError::Config(format!(
+                "[[file]] {}: cannot tell how this file holds its version; set kind = \"cargo\" | \"package-json\" | \"package-lock\" | \"pyproject\" | \"chart\", or give a regex `pattern` with a named group `version`",
+                self.path
+            ))
+        })
+    }
+}
+
+/// A command (`[[check]]`, `[[hook]]`), run without a shell.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandConfig {
+    /// A name for messages.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The program and its arguments.
+    pub command: Vec<String>,
+}
+
+impl CommandConfig {
+    /// The name, or the command line.
+    pub fn label(&self) -> String {
+        self.name.clone().unwrap_or_else(|| self.command.join(" "))
+    }
+}
+
+impl Config {
+    /// Checks that need no I/O: templates, kinds, patterns, references between keys.
+    pub fn validate(&self) -> Result<(), CoreError> {
+        let r = &self.release;
+        template::check(&r.commit_message, "release.commit_message")?;
+        if r.mode == Mode::Lockstep && r.tags.is_empty() {
+            return Err(CoreError::Config("release.tags is empty: a lockstep release needs at least one tag template, e.g. [\"v{version}\"]".into()));
+        }
+        for t in &r.tags {
+            template::check(t, "release.tags")?;
+            if !t.contains("{version") {
+                return Err(CoreError::Config(format!("release.tags: {t:?} has no {{version}} placeholder, so every release would get the same tag")));
+            }
+        }
+        r.scheme
+            .validate(&r.initial_version)
+            .map_err(|e| CoreError::Config(format!("release.initial_version: {e}")))?;
+        let mut names = std::collections::HashSet::new();
+        for p in &self.packages {
+            if !names.insert(p.name.as_str()) {
+                return Err(CoreError::Config(format!(
+                    "[[package]] name {:?} appears twice",
+                    p.name
+                )));
+            }
+            ferry_ports::RepoPath::new(p.path.trim_end_matches('/'))
+                .map_err(|e| CoreError::Config(format!("[[package]] {}: path: {e}", p.name)))?;
+            template::check(&p.tag, &format!("[[package]] {}: tag", p.name))?;
+        }
+        for f in &self.files {
+            ferry_ports::RepoPath::new(&f.path)
+                .map_err(|e| CoreError::Config(format!("[[file]] path: {e}")))?;
+            let kind = f.effective_kind()?;
+            template::check(&f.format, &format!("[[file]] {}: format", f.path))?;
+            match (&f.pattern, kind) {
+                (Some(p), FileKind::Regex) => crate::manifest::compile_pattern(p)
+                    .map_err(|e| CoreError::Config(format!("[[file]] {}: pattern: {e}", f.path)))
+                    .map(|_| ())?,
+                (None, FileKind::Regex) => {
+                    return Err(CoreError::Config(format!(
+                    "[[file]] {}: kind = \"regex\" needs a `pattern` with a named group `version`",
+                    f.path
+                )))
+                }
+                (Some(_), _) => {
+                    return Err(CoreError::Config(format!(
+                        "[[file]] {}: `pattern` is only for kind = \"regex\"",
+                        f.path
+                    )))
+                }
+                (None, _) => {}
+            }
+            if let Some(p) = &f.package {
+                if !names.contains(p.as_str()) {
+                    return Err(CoreError::Config(format!(
+                        "[[file]] {}: package {p:?} is not a [[package]]",
+                        f.path
+                    )));
+                }
+            }
+        }
+        for c in self.checks.iter().chain(&self.hooks) {
+            if c.command.is_empty() {
+                return Err(CoreError::Config(format!(
+                    "[[check]]/[[hook]] {}: command is empty",
+                    c.label()
+                )));
+            }
+        }
+        if self.changelog.kinds.is_empty() {
+            return Err(CoreError::Config("changelog.kinds is empty".into()));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        Config::default().validate().expect("defaults");
+    }
+
+    #[test]
+    fn invalid_configurations_name_the_key() {
+        let mut c = Config::default();
+        c.release.tags = vec!["v{versoin}".into()];
+        assert!(c
+            .validate()
+            .expect_err("typo")
+            .to_string()
+            .contains("release.tags"));
+        let mut c = Config::default();
+        c.files.push(FileTarget {
+            path: "settings.py".into(),
+            kind: None,
+            format: "{version}".into(),
+            pattern: None,
+            package: None,
+        });
+        assert!(c
+            .validate()
+            .expect_err("kind")
+            .to_string()
+            .contains("settings.py"));
+        let mut c = Config::default();
+        c.files.push(FileTarget {
+            path: "settings.py".into(),
+            kind: None,
+            format: "{version}".into(),
+            pattern: Some("VERSION = \"(.*)\"".into()),
+            package: None,
+        });
+        assert!(c
+            .validate()
+            .expect_err("group")
+            .to_string()
+            .contains("version"));
+        let mut c = Config::default();
+        c.release.initial_version = "1.0".into();
+        assert!(c
+            .validate()
+            .expect_err("initial")
+            .to_string()
+            .contains("release.initial_version"));
+    }
+}

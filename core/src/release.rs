@@ -1,0 +1,921 @@
+//! Cutting a release (the TruePPM flow): compute the next version, every file edit,
+//! the changelog rotation, the commit and the tags — as a [`ReleasePlan`] that can be
+//! shown, saved and executed later — then check the gates and execute it through the
+//! `Vcs` port, all-or-nothing up to the tags.
+//!
+//! Commands (checks, hooks) are not run here: `ferry-core` does no process I/O. The
+//! binary runs them between [`apply_edits`] and [`commit_and_tag`].
+
+use crate::config::{Config, FileTarget};
+use crate::conventional::{BumpLevel, ConventionalCommit};
+use crate::keepachangelog::{self as kac, Entry};
+use crate::manifest;
+use crate::template::{self, Vars};
+use crate::version::scheme::{self, BumpRequest, Level, Scheme};
+use crate::version::staged::Staged;
+use crate::CoreError;
+use ferry_ports::{CommitId, ErrorKind, FileWrite, RepoPath, TagName, Vcs, WalkRequest};
+use serde::{Deserialize, Serialize};
+use std::cmp::Ordering;
+
+/// Shape version of the JSON form of [`ReleasePlan`].
+pub const RELEASE_PLAN_SCHEMA_VERSION: u32 = 1;
+
+/// One file's change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEdit {
+    /// The file.
+    pub path: RepoPath,
+    /// Its content before (`None`: created).
+    pub before: Option<String>,
+    /// Its content after (`None`: deleted, e.g. a consumed fragment).
+    pub after: Option<String>,
+}
+
+/// A tag to create.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedTag {
+    /// Its name.
+    pub name: TagName,
+    /// Its annotation: the changes since the previous tag.
+    pub message: String,
+}
+
+/// Everything a release will do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleasePlan {
+    /// Shape version of this document.
+    pub schema_version: u32,
+    /// HEAD when the plan was made; executing refuses if it moved.
+    pub head: CommitId,
+    /// The branch released from.
+    pub branch: Option<String>,
+    /// The version scheme.
+    pub scheme: Scheme,
+    /// The current version, if any.
+    pub current: Option<String>,
+    /// Where the current version was read (a tag name or a file).
+    pub current_source: Option<String>,
+    /// The new version.
+    pub next: String,
+    /// The new version's canonical form.
+    pub next_canonical: Staged,
+    /// Whether it is a pre-release.
+    pub prerelease: bool,
+    /// Whether the changelog's `[Unreleased]` section is rotated.
+    pub rotate_changelog: bool,
+    /// The release commit's message.
+    pub commit_message: String,
+    /// Tags to create, in order.
+    pub tags: Vec<PlannedTag>,
+    /// File changes, sorted by path.
+    pub edits: Vec<FileEdit>,
+    /// The tag of the previous release, if any.
+    pub previous_tag: Option<TagName>,
+}
+
+/// What to release.
+#[derive(Debug, Clone)]
+pub struct ReleaseInput<'a> {
+    /// The configuration.
+    pub config: &'a Config,
+    /// What to bump; `None`: from the conventional commits since the last release.
+    pub what: Option<BumpRequest>,
+    /// Today, `YYYY-MM-DD` (changelog headings).
+    pub date: String,
+    /// This year (calver).
+    pub year: u64,
+}
+
+/// Read the current version: the highest tag following the first tag template, else
+/// the first file whose format is plain `{version}`.
+async fn current_version(
+    vcs: &dyn Vcs,
+    config: &Config,
+) -> Result<Option<(Staged, String, Option<TagName>)>, CoreError> {
+    let scheme = config.release.scheme;
+    let template = &config.release.tags[0];
+    let mut best: Option<(Staged, TagName)> = None;
+    for tag in vcs.tags().await? {
+        let Some((text, format)) = template::match_version(template, None, tag.name.as_str())
+        else {
+            continue;
+        };
+        let Some(v) = template::parse_rendered(scheme, format, text) else {
+            continue;
+        };
+        if best.as_ref().is_none_or(|(b, _)| v > *b) {
+            best = Some((v, tag.name.clone()));
+        }
+    }
+    if let Some((v, tag)) = best {
+        return Ok(Some((v, tag.to_string(), Some(tag))));
+    }
+    for f in config.files.iter().filter(|f| f.format == "{version}") {
+        let path = RepoPath::new(&f.path).map_err(CoreError::Port)?;
+        let Some(bytes) = vcs.read_worktree(&path).await? else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        let found =
+            manifest::read_version(f.effective_kind()?, &f.path, &text, f.pattern.as_deref())?;
+        let v = scheme.staged(&found).map_err(|e| {
+            CoreError::Config(format!(
+                "{}: the version in this file does not parse: {e}",
+                f.path
+            ))
+        })?;
+        return Ok(Some((v, f.path.clone(), None)));
+    }
+    Ok(None)
+}
+
+/// Compute the release plan; `Ok(None)` when there is nothing to release (no `what`
+/// given and no releasable commit since the last release).
+pub async fn prepare(
+    vcs: &dyn Vcs,
+    input: &ReleaseInput<'_>,
+) -> Result<Option<ReleasePlan>, CoreError> {
+    let config = input.config;
+    config.validate()?;
+    if vcs.is_shallow().await? {
+        return Err(CoreError::Repository("the repository is a shallow clone: tags and history since the last release may be missing; run `git fetch --unshallow --tags` (CI: fetch-depth: 0)".into()));
+    }
+    let head = vcs.head().await.map_err(|e| match e.kind() {
+        ErrorKind::NotFound => CoreError::Repository(
+            "the repository has no commit yet: commit something before releasing".into(),
+        ),
+        _ => CoreError::Port(e),
+    })?;
+    let branch = vcs.current_branch().await?;
+    let current = current_version(vcs, config).await?;
+    let previous_tag = current.as_ref().and_then(|(_, _, t)| t.clone());
+    let commits = match &previous_tag {
+        Some(t) => {
+            let target = vcs.resolve(t.as_str()).await?;
+            vcs.walk(&WalkRequest::from(head.clone()).hiding([target]))
+                .await?
+        }
+        None => vcs.walk(&WalkRequest::from(head.clone())).await?,
+    };
+    let what = match &input.what {
+        Some(w) => w.clone(),
+        None => {
+            let level = commits
+                .iter()
+                .filter_map(|c| ConventionalCommit::parse(&c.message).map(|cc| cc.level()))
+                .max()
+                .unwrap_or(BumpLevel::None);
+            // During a pre-release series, releasable commits continue the series.
+            if let Some((
+                Staged {
+                    stage: Some((stage, _)),
+                    ..
+                },
+                _,
+                _,
+            )) = &current
+            {
+                if commits.iter().any(|c| {
+                    ConventionalCommit::parse(&c.message)
+                        .is_some_and(|cc| cc.level() > BumpLevel::None)
+                }) {
+                    return finish_prepare(
+                        vcs,
+                        input,
+                        head,
+                        branch,
+                        current.clone(),
+                        previous_tag,
+                        BumpRequest::Stage { stage: *stage },
+                        commits,
+                    )
+                    .await;
+                }
+                return Ok(None);
+            }
+            let zero = current.as_ref().is_some_and(|(v, _, _)| v.major == 0)
+                && config.release.zero_major_is_unstable;
+            let level = match (level, zero) {
+                (BumpLevel::None, _) => return Ok(None),
+                (BumpLevel::Major, true) => Level::Minor,
+                (BumpLevel::Minor, true) | (BumpLevel::Patch, _) => Level::Patch,
+                (BumpLevel::Minor, false) => Level::Minor,
+                (BumpLevel::Major, false) => Level::Major,
+            };
+            BumpRequest::Level { level, stage: None }
+        }
+    };
+    finish_prepare(
+        vcs,
+        input,
+        head,
+        branch,
+        current,
+        previous_tag,
+        what,
+        commits,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn finish_prepare(
+    vcs: &dyn Vcs,
+    input: &ReleaseInput<'_>,
+    head: CommitId,
+    branch: Option<String>,
+    current: Option<(Staged, String, Option<TagName>)>,
+    previous_tag: Option<TagName>,
+    what: BumpRequest,
+    commits: Vec<ferry_ports::CommitInfo>,
+) -> Result<Option<ReleasePlan>, CoreError> {
+    let scheme = input.config.release.scheme;
+    let next_text = match &current {
+        Some((v, _, _)) => {
+            let current_text = scheme.render(v).map_err(CoreError::Config)?;
+            scheme::bump(scheme, &current_text, &what, input.year)?
+        }
+        None => match &what {
+            BumpRequest::Explicit { version } => {
+                scheme.validate(version)?;
+                version.clone()
+            }
+            _ => input.config.release.initial_version.clone(),
+        },
+    };
+    let next = scheme.staged(&next_text)?;
+    plan_for(
+        vcs,
+        input,
+        head,
+        branch,
+        current,
+        previous_tag,
+        next,
+        commits,
+    )
+    .await
+    .map(Some)
+}
+
+/// Re-plan with an explicit version typed at the confirmation prompt.
+pub async fn with_version(
+    vcs: &dyn Vcs,
+    input: &ReleaseInput<'_>,
+    version: &str,
+) -> Result<ReleasePlan, CoreError> {
+    let scheme = input.config.release.scheme;
+    let mut explicit = input.clone();
+    let version = version.strip_prefix('v').unwrap_or(version);
+    explicit.what = Some(BumpRequest::Explicit {
+        version: version.to_string(),
+    });
+    let plan = prepare(vcs, &explicit)
+        .await?
+        .ok_or_else(|| CoreError::Config("nothing to release".into()))?;
+    debug_assert_eq!(scheme, plan.scheme);
+    Ok(plan)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn plan_for(
+    vcs: &dyn Vcs,
+    input: &ReleaseInput<'_>,
+    head: CommitId,
+    branch: Option<String>,
+    current: Option<(Staged, String, Option<TagName>)>,
+    previous_tag: Option<TagName>,
+    next: Staged,
+    commits: Vec<ferry_ports::CommitInfo>,
+) -> Result<ReleasePlan, CoreError> {
+    let config = input.config;
+    let scheme = config.release.scheme;
+    let vars = Vars {
+        version: &next,
+        scheme,
+        package: None,
+    };
+    let next_text = scheme.render(&next).map_err(CoreError::Config)?;
+    let prerelease = next.is_prerelease();
+    let rotate_changelog =
+        config.changelog.enabled && (!prerelease || config.release.rotate_prerelease);
+
+    let mut edits: Vec<FileEdit> = Vec::new();
+    let released: Vec<(String, String)> = config
+        .packages
+        .iter()
+        .map(|p| (p.name.clone(), next_text.clone()))
+        .collect();
+    for f in &config.files {
+        edits.push(edit_file(vcs, f, &vars, &released).await?);
+    }
+
+    // Tags, with the changes since the previous tag as their message.
+    let subjects: Vec<String> = commits
+        .iter()
+        .map(|c| format!("- {}", c.subject()))
+        .collect();
+    let mut tags = Vec::new();
+    for t in &config.release.tags {
+        let name = TagName::new(template::render(t, &vars)?)
+            .map_err(|e| CoreError::Config(format!("release.tags: {e}")))?;
+        let since = previous_tag
+            .as_ref()
+            .map_or("the first commit".to_string(), |p| p.to_string());
+        let changes = if subjects.is_empty() {
+            "- (no commits besides this release)".to_string()
+        } else {
+            subjects.join("\n")
+        };
+        let message = format!("{name}\n\nChanges since {since}:\n\n{changes}\n");
+        tags.push(PlannedTag { name, message });
+    }
+
+    if config.changelog.enabled {
+        edits.extend(
+            changelog_edits(
+                vcs,
+                input,
+                &head,
+                &next_text,
+                prerelease,
+                rotate_changelog,
+                previous_tag.as_ref(),
+                &tags,
+                &commits,
+            )
+            .await?,
+        );
+    }
+    edits.sort_by(|a, b| a.path.cmp(&b.path));
+    if let Some(dup) = edits.windows(2).find(|w| w[0].path == w[1].path) {
+        return Err(CoreError::Config(format!(
+            "{} is edited twice (listed twice in [[file]], or also the changelog)",
+            dup[0].path
+        )));
+    }
+    edits.retain(|e| e.before != e.after);
+    let (current_version, current_source) = match current {
+        Some((v, source, _)) => (
+            Some(scheme.render(&v).map_err(CoreError::Config)?),
+            Some(source),
+        ),
+        None => (None, None),
+    };
+    Ok(ReleasePlan {
+        schema_version: RELEASE_PLAN_SCHEMA_VERSION,
+        head,
+        branch,
+        scheme,
+        current: current_version,
+        current_source,
+        next: next_text,
+        next_canonical: next.clone(),
+        prerelease,
+        rotate_changelog,
+        commit_message: template::render(&config.release.commit_message, &vars)?,
+        tags,
+        edits,
+        previous_tag,
+    })
+}
+
+async fn edit_file(
+    vcs: &dyn Vcs,
+    f: &FileTarget,
+    vars: &Vars<'_>,
+    released: &[(String, String)],
+) -> Result<FileEdit, CoreError> {
+    let path = RepoPath::new(&f.path).map_err(CoreError::Port)?;
+    let bytes = vcs.read_worktree(&path).await?.ok_or_else(|| {
+        CoreError::Config(format!("[[file]] {}: the file does not exist", f.path))
+    })?;
+    let before = String::from_utf8(bytes)
+        .map_err(|_| CoreError::Config(format!("[[file]] {}: not UTF-8 text", f.path)))?;
+    let version = template::render(&f.format, vars)?;
+    let after = manifest::write_version(
+        f.effective_kind()?,
+        &f.path,
+        &before,
+        manifest::Bump {
+            version: &version,
+            released,
+        },
+        f.pattern.as_deref(),
+    )?;
+    Ok(FileEdit {
+        path,
+        before: Some(before),
+        after: Some(after),
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn changelog_edits(
+    vcs: &dyn Vcs,
+    input: &ReleaseInput<'_>,
+    head: &CommitId,
+    version: &str,
+    prerelease: bool,
+    rotate: bool,
+    previous_tag: Option<&TagName>,
+    tags: &[PlannedTag],
+    commits: &[ferry_ports::CommitInfo],
+) -> Result<Vec<FileEdit>, CoreError> {
+    let cfg = &input.config.changelog;
+    let kinds = &cfg.kinds;
+    let path =
+        RepoPath::new(&cfg.path).map_err(|e| CoreError::Config(format!("changelog.path: {e}")))?;
+    let before = match vcs.read_worktree(&path).await? {
+        Some(b) => Some(
+            String::from_utf8(b)
+                .map_err(|_| CoreError::Config(format!("{}: not UTF-8 text", cfg.path)))?,
+        ),
+        None => None,
+    };
+    let mut edits = Vec::new();
+    let mut entries: Vec<Entry> = Vec::new();
+    let fragments_dir = RepoPath::new(cfg.fragments.trim_end_matches('/'))
+        .map_err(|e| CoreError::Config(format!("changelog.fragments: {e}")))?;
+    for file in vcs.list_files(head, Some(&fragments_dir)).await? {
+        let name = file.as_str().rsplit('/').next().unwrap_or_default();
+        if name.starts_with('.') || name.eq_ignore_ascii_case("README.md") {
+            continue;
+        }
+        let content = vcs.read_worktree(&file).await?.unwrap_or_default();
+        let content = String::from_utf8_lossy(&content);
+        entries.push(
+            kac::parse_fragment(name, &content, kinds)
+                .map_err(|e| CoreError::Config(e.to_string()))?,
+        );
+        edits.push(FileEdit {
+            path: file.clone(),
+            before: Some(content.into_owned()),
+            after: None,
+        });
+    }
+    let doc = before.clone().unwrap_or_default();
+    if entries.is_empty() && kac::unreleased_entries(&doc).is_empty() {
+        entries = commits
+            .iter()
+            .filter_map(|c| kac::entry_from_commit(&c.message, kinds))
+            .collect();
+    }
+    let mut after = if entries.is_empty() {
+        doc.clone()
+    } else {
+        kac::add_unreleased(&doc, &entries, kinds)
+    };
+    if rotate {
+        if kac::unreleased_entries(&after).is_empty() {
+            return Err(CoreError::Repository(format!(
+                "[Unreleased] section of {} is empty: add changelog fragments to {}/ (e.g. {}/123.fixed.md containing one line that describes the change) or conventional commits (feat:, fix:) before a stable release",
+                cfg.path, cfg.fragments, cfg.fragments
+            )));
+        }
+        let _ = prerelease;
+        let tag = tags.first().map(|t| t.name.as_str()).unwrap_or(version);
+        let links = kac::Links {
+            compare_url: cfg.compare_url.as_deref(),
+            previous_tag: previous_tag.map(|t| t.as_str()),
+            tag,
+        };
+        after = kac::rotate(&after, version, &input.date, links);
+    }
+    if before.as_deref() != Some(after.as_str()) {
+        edits.push(FileEdit {
+            path,
+            before,
+            after: Some(after),
+        });
+    }
+    Ok(edits)
+}
+
+impl ReleasePlan {
+    /// A unified diff of every file change.
+    pub fn diff(&self) -> String {
+        let mut out = String::new();
+        for e in &self.edits {
+            let (a, b) = (
+                e.before.as_deref().unwrap_or(""),
+                e.after.as_deref().unwrap_or(""),
+            );
+            let old = if e.before.is_some() {
+                format!("a/{}", e.path)
+            } else {
+                "/dev/null".into()
+            };
+            let new = if e.after.is_some() {
+                format!("b/{}", e.path)
+            } else {
+                "/dev/null".into()
+            };
+            out.push_str(
+                &similar::TextDiff::from_lines(a, b)
+                    .unified_diff()
+                    .context_radius(3)
+                    .header(&old, &new)
+                    .to_string(),
+            );
+        }
+        out
+    }
+
+    /// The names of the tags.
+    pub fn tag_names(&self) -> Vec<String> {
+        self.tags.iter().map(|t| t.name.to_string()).collect()
+    }
+}
+
+/// A failed gate, with what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GateFailure(pub String);
+
+/// Check every gate that needs only the repository; all failures are returned.
+pub async fn check_gates(
+    vcs: &dyn Vcs,
+    config: &Config,
+    plan: &ReleasePlan,
+) -> Result<Vec<GateFailure>, CoreError> {
+    let mut failures = Vec::new();
+    let head = vcs.head().await?;
+    if head != plan.head {
+        failures.push(GateFailure(format!(
+            "HEAD moved since the plan was made ({} → {}): make the plan again",
+            short(&plan.head),
+            short(&head)
+        )));
+    }
+    let dirty = vcs.status().await?;
+    if !dirty.is_empty() {
+        let list: Vec<String> = dirty.iter().take(10).map(|p| p.to_string()).collect();
+        failures.push(GateFailure(format!(
+            "Working tree is not clean — stash or commit pending changes before releasing ({}{})",
+            list.join(", "),
+            if dirty.len() > 10 { ", …" } else { "" }
+        )));
+    }
+    let branch = vcs.current_branch().await?;
+    if branch.as_deref() != Some(config.release.branch.as_str()) {
+        failures.push(GateFailure(format!(
+            "Not on the release branch: on {}, releases are cut from {} (git checkout {} && git pull)",
+            branch.as_deref().unwrap_or("a detached HEAD"),
+            config.release.branch,
+            config.release.branch
+        )));
+    } else if config.release.check_upstream {
+        if let Some(up) = vcs.upstream_status(&config.release.branch).await? {
+            if up.behind > 0 {
+                failures.push(GateFailure(format!(
+                    "{} is behind {} by {} commit(s): git pull before releasing",
+                    config.release.branch, up.upstream, up.behind
+                )));
+            }
+        }
+    }
+    let existing: Vec<String> = vcs
+        .tags()
+        .await?
+        .into_iter()
+        .map(|t| t.name.to_string())
+        .collect();
+    for t in &plan.tags {
+        if existing.iter().any(|e| e == t.name.as_str()) {
+            failures.push(GateFailure(format!(
+                "Tag {} already exists — it was already released; check that its publish jobs ran (no action needed if they did), or release another version",
+                t.name
+            )));
+        }
+    }
+    Ok(failures)
+}
+
+fn short(c: &CommitId) -> &str {
+    &c.as_str()[..12]
+}
+
+/// What [`apply_edits`] replaced, to undo it.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    head: CommitId,
+    branch: Option<String>,
+    restore: Vec<FileWrite>,
+}
+
+/// Write every file edit of the plan (all or nothing).
+pub async fn apply_edits(vcs: &dyn Vcs, plan: &ReleasePlan) -> Result<Snapshot, CoreError> {
+    let writes: Vec<FileWrite> = plan
+        .edits
+        .iter()
+        .map(|e| match &e.after {
+            Some(a) => FileWrite::put(e.path.clone(), a.clone().into_bytes()),
+            None => FileWrite::delete(e.path.clone()),
+        })
+        .collect();
+    let restore: Vec<FileWrite> = plan
+        .edits
+        .iter()
+        .map(|e| match &e.before {
+            Some(b) => FileWrite::put(e.path.clone(), b.clone().into_bytes()),
+            None => FileWrite::delete(e.path.clone()),
+        })
+        .collect();
+    vcs.write_worktree(&writes).await?;
+    Ok(Snapshot {
+        head: plan.head.clone(),
+        branch: plan.branch.clone(),
+        restore,
+    })
+}
+
+/// Put the working tree (and, if a commit was made, the branch) back as it was.
+/// `extra` are paths changed by hooks that did not exist or differed before.
+pub async fn rollback(
+    vcs: &dyn Vcs,
+    snapshot: &Snapshot,
+    extra: &[RepoPath],
+) -> Result<(), CoreError> {
+    if let Some(branch) = &snapshot.branch {
+        let now = vcs.head().await?;
+        if now != snapshot.head {
+            vcs.set_branch(branch, &snapshot.head, Some(&now)).await?;
+        }
+    }
+    let mut writes = snapshot.restore.clone();
+    for path in extra {
+        if writes.iter().any(|w| &w.path == path) {
+            continue;
+        }
+        match vcs.read_file(&snapshot.head, path).await? {
+            Some(bytes) => writes.push(FileWrite::put(path.clone(), bytes)),
+            None => writes.push(FileWrite::delete(path.clone())),
+        }
+    }
+    vcs.write_worktree(&writes).await?;
+    Ok(())
+}
+
+/// The release commit and tags.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// The release commit.
+    pub commit: CommitId,
+    /// The tags created.
+    pub tags: Vec<TagName>,
+}
+
+/// Commit every changed path (the plan's edits and whatever hooks changed) and create
+/// the tags. On failure everything is rolled back: tags, branch, files.
+pub async fn commit_and_tag(
+    vcs: &dyn Vcs,
+    plan: &ReleasePlan,
+    snapshot: &Snapshot,
+) -> Result<Outcome, CoreError> {
+    let mut paths = vcs.status().await?;
+    for e in &plan.edits {
+        if !paths.contains(&e.path) {
+            paths.push(e.path.clone());
+        }
+    }
+    paths.sort();
+    let hook_paths: Vec<RepoPath> = paths
+        .iter()
+        .filter(|p| !plan.edits.iter().any(|e| &e.path == *p))
+        .cloned()
+        .collect();
+    let commit = match vcs.commit(&plan.commit_message, &paths).await {
+        Ok(c) => c,
+        Err(e) => {
+            rollback(vcs, snapshot, &hook_paths).await?;
+            return Err(e.into());
+        }
+    };
+    let mut created = Vec::new();
+    for t in &plan.tags {
+        if let Err(e) = vcs.create_tag(&t.name, &commit, &t.message).await {
+            for done in &created {
+                let _ = vcs.delete_tag(done).await;
+            }
+            rollback(vcs, snapshot, &hook_paths).await?;
+            return Err(e.into());
+        }
+        created.push(t.name.clone());
+    }
+    Ok(Outcome {
+        commit,
+        tags: created,
+    })
+}
+
+/// Compare two version texts under the plan's scheme (for the prompt's override).
+pub fn is_greater(scheme: Scheme, candidate: &str, current: &str) -> Result<bool, CoreError> {
+    Ok(scheme.compare(candidate, current)? == Ordering::Greater)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{FileKind, FileTarget};
+    use ferry_memory::InMemoryVcs;
+
+    fn trueppm_config() -> Config {
+        let mut c = Config::default();
+        c.release.tags = vec!["v{version}".into(), "scheduler-v{version:pep440}".into()];
+        let file = |path: &str, format: &str, pattern: Option<&str>| FileTarget {
+            path: path.into(),
+            kind: pattern.map(|_| FileKind::Regex),
+            format: format.into(),
+            pattern: pattern.map(str::to_string),
+            package: None,
+        };
+        c.files = vec![
+            file(
+                "packages/scheduler/pyproject.toml",
+                "{version:pep440}",
+                None,
+            ),
+            file("packages/web/package.json", "{version}", None),
+            file(
+                "packages/api/settings.py",
+                "{version:base}",
+                Some(r#"VERSION = "(?P<version>[^"]+)""#),
+            ),
+        ];
+        c
+    }
+
+    fn repo() -> InMemoryVcs {
+        let vcs = InMemoryVcs::new();
+        vcs.commit_files(
+            "chore: import",
+            &[
+                (
+                    "packages/scheduler/pyproject.toml",
+                    "[project]\nname = \"trueppm-scheduler\"\nversion = \"0.2.0a1\"\n",
+                ),
+                (
+                    "packages/web/package.json",
+                    "{\n  \"name\": \"@trueppm/web\",\n  \"version\": \"0.2.0-alpha.1\"\n}\n",
+                ),
+                ("packages/api/settings.py", "VERSION = \"0.2.0\"\n"),
+                ("CHANGELOG.md", kac::NEW_CHANGELOG),
+                ("changelog.d/12.fixed.md", "Gantt bars no longer overlap\n"),
+            ],
+        );
+        vcs
+    }
+
+    fn input(config: &Config, what: &[&str]) -> ReleaseInput<'static> {
+        let config: &'static Config = Box::leak(Box::new(config.clone()));
+        ReleaseInput {
+            config,
+            what: Some(BumpRequest::parse(what).expect("grammar")),
+            date: "2026-11-25".into(),
+            year: 2026,
+        }
+    }
+
+    #[tokio::test]
+    async fn prerelease_bumps_every_file_and_keeps_notes_unreleased() {
+        let vcs = repo();
+        let config = trueppm_config();
+        let plan = prepare(&vcs, &input(&config, &["minor", "alpha"]))
+            .await
+            .expect("plan")
+            .expect("something to release");
+        assert_eq!(plan.current.as_deref(), Some("0.2.0-alpha.1"));
+        assert_eq!(plan.next, "0.3.0-alpha.1");
+        assert_eq!(plan.tag_names(), ["v0.3.0-alpha.1", "scheduler-v0.3.0a1"]);
+        assert!(!plan.rotate_changelog);
+        let after = |p: &str| {
+            plan.edits
+                .iter()
+                .find(|e| e.path.as_str() == p)
+                .and_then(|e| e.after.clone())
+        };
+        assert!(after("packages/scheduler/pyproject.toml")
+            .expect("edited")
+            .contains("version = \"0.3.0a1\""));
+        assert!(after("packages/web/package.json")
+            .expect("edited")
+            .contains("\"version\": \"0.3.0-alpha.1\""));
+        assert_eq!(
+            after("packages/api/settings.py").as_deref(),
+            Some("VERSION = \"0.3.0\"\n")
+        );
+        let changelog = after("CHANGELOG.md").expect("assembled");
+        assert!(
+            changelog.contains("## [Unreleased]\n\n### Fixed\n\n- Gantt bars no longer overlap\n"),
+            "{changelog}"
+        );
+        assert!(
+            plan.edits
+                .iter()
+                .any(|e| e.path.as_str() == "changelog.d/12.fixed.md" && e.after.is_none()),
+            "fragment consumed"
+        );
+
+        assert!(check_gates(&vcs, &config, &plan)
+            .await
+            .expect("gates")
+            .is_empty());
+        let snapshot = apply_edits(&vcs, &plan).await.expect("apply");
+        let outcome = commit_and_tag(&vcs, &plan, &snapshot)
+            .await
+            .expect("commit");
+        assert_eq!(outcome.tags.len(), 2);
+        assert!(
+            vcs.status().await.expect("status").is_empty(),
+            "everything committed"
+        );
+        let msg = vcs.tags().await.expect("tags")[0]
+            .message
+            .clone()
+            .expect("annotated");
+        assert!(msg.contains("chore: import"), "tag lists changes: {msg}");
+    }
+
+    #[tokio::test]
+    async fn stable_release_rotates_and_empty_unreleased_is_refused() {
+        let vcs = repo();
+        let config = trueppm_config();
+        let plan = prepare(&vcs, &input(&config, &["release"]))
+            .await
+            .expect("plan")
+            .expect("release");
+        assert_eq!(plan.next, "0.2.0");
+        let changelog = plan
+            .edits
+            .iter()
+            .find(|e| e.path.as_str() == "CHANGELOG.md")
+            .and_then(|e| e.after.clone())
+            .expect("rotated");
+        assert!(
+            changelog.contains("## [Unreleased]\n\n## [0.2.0] - 2026-11-25\n\n### Fixed"),
+            "{changelog}"
+        );
+
+        let empty = InMemoryVcs::new();
+        empty.commit_files(
+            "chore: x",
+            &[
+                ("CHANGELOG.md", kac::NEW_CHANGELOG),
+                ("packages/web/package.json", "{\"version\": \"1.0.0\"}"),
+            ],
+        );
+        let c = Config {
+            files: vec![FileTarget {
+                path: "packages/web/package.json".into(),
+                kind: None,
+                format: "{version}".into(),
+                pattern: None,
+                package: None,
+            }],
+            ..Config::default()
+        };
+        let err = prepare(&empty, &input(&c, &["patch"]))
+            .await
+            .expect_err("empty");
+        assert!(err.to_string().contains("[Unreleased] section of CHANGELOG.md is empty: add changelog fragments to changelog.d/"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn gates_report_every_failure() {
+        let vcs = repo();
+        let config = trueppm_config();
+        let plan = prepare(&vcs, &input(&config, &["minor", "alpha"]))
+            .await
+            .expect("plan")
+            .expect("r");
+        let head = vcs.head().await.expect("head");
+        vcs.create_tag(&TagName::new("v0.3.0-alpha.1").expect("v"), &head, "x")
+            .await
+            .expect("tag");
+        vcs.write_worktree(&[FileWrite::put(
+            RepoPath::new("scratch.txt").expect("v"),
+            b"x".to_vec(),
+        )])
+        .await
+        .expect("dirty");
+        let failures: Vec<String> = check_gates(&vcs, &config, &plan)
+            .await
+            .expect("gates")
+            .into_iter()
+            .map(|g| g.0)
+            .collect();
+        assert!(
+            failures
+                .iter()
+                .any(|f| f.starts_with("Working tree is not clean")),
+            "{failures:?}"
+        );
+        assert!(
+            failures
+                .iter()
+                .any(|f| f.starts_with("Tag v0.3.0-alpha.1 already exists")),
+            "{failures:?}"
+        );
+    }
+}
