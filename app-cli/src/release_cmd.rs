@@ -106,6 +106,18 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn summary(plan: &ReleasePlan, label: &str) -> String {
     let mut s = String::from("About to cut a release:\n");
+    if !plan.packages.is_empty() {
+        for p in plan.packages.iter().filter(|p| p.next.is_some()) {
+            s.push_str(&format!(
+                "  {:24} {} → {}\n",
+                p.package,
+                p.current.as_deref().unwrap_or("(new)"),
+                p.next.as_deref().unwrap_or_default()
+            ));
+        }
+        s.push_str(&format!("  tags    : {}\n", plan.tag_names().join(", ")));
+        return s;
+    }
     s.push_str(&format!(
         "  current : {}\n",
         plan.current.as_deref().unwrap_or("(none — first release)")
@@ -118,10 +130,103 @@ fn summary(plan: &ReleasePlan, label: &str) -> String {
     s
 }
 
+fn level_word(level: ferry_core::conventional::BumpLevel) -> &'static str {
+    use ferry_core::conventional::BumpLevel;
+    match level {
+        BumpLevel::None => "-",
+        BumpLevel::Patch => "patch",
+        BumpLevel::Minor => "minor",
+        BumpLevel::Major => "major",
+    }
+}
+
+fn reason_text(r: &ferry_core::plan::Reason) -> String {
+    use ferry_core::plan::Reason;
+    match r {
+        Reason::Commit { subject, .. } => subject.clone(),
+        Reason::Fragment { file, .. } => format!("fragment {file}"),
+        Reason::Dependency {
+            package,
+            version,
+            requirement,
+        } => format!("{package} {version} is outside {requirement}"),
+        Reason::ReleaseAs { version, .. } => format!("Release-As: {version}"),
+        Reason::Group { group } => format!("group {group}"),
+        Reason::FirstRelease => "first release".into(),
+    }
+}
+
+/// The human view of a monorepo plan: package, current → next, level, reason.
+fn print_table(plan: &ferry_core::plan::Plan) {
+    let rows: Vec<[String; 4]> = plan
+        .packages
+        .iter()
+        .map(|p| {
+            let change = match (&p.current, &p.next) {
+                (Some(c), Some(n)) => format!("{c} → {n}"),
+                (None, Some(n)) => format!("(new) → {n}"),
+                (Some(c), None) => c.clone(),
+                (None, None) => "-".into(),
+            };
+            let why = match p.reasons.len() {
+                0 => String::new(),
+                1 => reason_text(&p.reasons[0]),
+                n => format!("{} (+{} more)", reason_text(&p.reasons[0]), n - 1),
+            };
+            [p.package.clone(), change, level_word(p.level).into(), why]
+        })
+        .collect();
+    let header = [
+        "PACKAGE".to_string(),
+        "VERSION".into(),
+        "LEVEL".into(),
+        "REASON".into(),
+    ];
+    let width = |i: usize| {
+        rows.iter()
+            .chain(std::iter::once(&header))
+            .map(|r| r[i].chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let (w0, w1, w2) = (width(0), width(1), width(2));
+    for r in std::iter::once(&header).chain(&rows) {
+        println!("{:w0$}  {:w1$}  {:w2$}  {}", r[0], r[1], r[2], r[3]);
+    }
+    let n = plan.releases().count();
+    println!(
+        "\n{n} of {} packages to release ({} commits read)",
+        plan.packages.len(),
+        plan.commits_walked
+    );
+}
+
 pub fn plan(opts: &RepoOpts, args: PlanArgs, json_out: bool) -> anyhow::Result<u8> {
     let ctx = open(opts)?;
     let what = parse_what(&args.what)?;
     let rt = runtime()?;
+    if ctx.loaded.config.release.mode == ferry_core::config::Mode::Independent {
+        if what.is_some() {
+            return Err(UsageError("release.mode = \"independent\": levels come from each package's commits and fragments; run `ferry plan` without <what>".into()).into());
+        }
+        // JSON: the executable release plan (with every package's plan inside);
+        // when nothing is released, the package plans alone.
+        if json_out {
+            if let Some(plan) =
+                rt.block_on(release::prepare(&ctx.vcs, &input(&ctx.loaded.config, None)))?
+            {
+                println!("{}", serde_json::to_string_pretty(&plan)?);
+                return Ok(exit::OK);
+            }
+        }
+        let mplan = rt.block_on(ferry_core::plan::plan(&ctx.vcs, &ctx.loaded.config))?;
+        if json_out {
+            println!("{}", serde_json::to_string_pretty(&mplan)?);
+        } else {
+            print_table(&mplan);
+        }
+        return Ok(exit::OK);
+    }
     let plan = rt.block_on(release::prepare(&ctx.vcs, &input(&ctx.loaded.config, what)))?;
     match plan {
         None => {

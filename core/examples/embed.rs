@@ -1,11 +1,11 @@
-//! Embedding ferry in a custom pipeline: build a plan against in-memory adapters,
-//! inspect it as typed data, print it as JSON.
+//! Embedding ferry in a custom pipeline: plan a monorepo release against in-memory
+//! adapters, inspect it as typed data, print it as JSON.
 //!
 //! Run: `cargo run -p ferry-core --example embed`
 
-use ferry_core::plan::{plan, PackageSpec, PlanOptions};
+use ferry_core::config::{Config, Mode, PackageConfig};
 use ferry_memory::InMemoryVcs;
-use ferry_ports::{PackageName, RepoPath, TagName, Vcs};
+use ferry_ports::{TagName, Vcs};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -16,9 +16,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         &[
             (
                 "packages/api/pyproject.toml",
-                "[project]\nversion = \"1.0.0\"\n",
+                "[project]\nname = \"api\"\nversion = \"1.0.0\"\n",
             ),
-            ("packages/web/package.json", "{\"version\":\"1.0.0\"}\n"),
+            (
+                "packages/web/package.json",
+                "{\"name\": \"web\", \"version\": \"1.0.0\"}\n",
+            ),
         ],
     );
     for tag in ["api@v1.0.0", "web@v1.0.0"] {
@@ -34,20 +37,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     repo.commit_files("docs: contributing guide", &[("CONTRIBUTING.md", "...")]);
 
-    let packages = [
-        PackageSpec::new(PackageName::new("api")?, RepoPath::new("packages/api")?),
-        PackageSpec::new(PackageName::new("web")?, RepoPath::new("packages/web")?),
-    ];
-    let plan = plan(&repo, &packages, &PlanOptions::default()).await?;
+    let mut config = Config::default();
+    config.release.mode = Mode::Independent;
+    for name in ["api", "web"] {
+        config.packages.push(PackageConfig {
+            name: name.into(),
+            path: format!("packages/{name}"),
+            tag: "{package}@v{version}".into(),
+        });
+    }
+    let plan = ferry_core::plan::plan(&repo, &config).await?;
 
     // Typed access for the pipeline's own decisions...
     for p in plan.releases() {
-        eprintln!(
-            "{}: {:?} -> {:?}",
-            p.package,
-            p.current.as_ref().map(ToString::to_string),
-            p.next.as_ref().map(ToString::to_string)
-        );
+        eprintln!("{}: {:?} -> {:?}", p.package, p.current, p.next);
     }
     // ...and the same plan as JSON for machines.
     println!("{}", serde_json::to_string_pretty(&plan)?);

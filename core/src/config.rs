@@ -22,6 +22,9 @@ pub struct Config {
     /// Files whose version is bumped (`[[file]]`).
     #[serde(rename = "file")]
     pub files: Vec<FileTarget>,
+    /// Version groups (`[[group]]`).
+    #[serde(rename = "group")]
+    pub groups: Vec<GroupConfig>,
     /// Commands that must succeed before anything is written (`[[check]]`).
     #[serde(rename = "check")]
     pub checks: Vec<CommandConfig>,
@@ -66,6 +69,9 @@ pub struct ReleaseConfig {
     pub zero_major_is_unstable: bool,
     /// Refuse to release when the remote branch has commits we lack.
     pub check_upstream: bool,
+    /// Independent mode: how a package is bumped when a dependency it requires is
+    /// released outside its requirement.
+    pub dependent_bump: crate::version::scheme::Level,
 }
 
 impl Default for ReleaseConfig {
@@ -81,6 +87,7 @@ impl Default for ReleaseConfig {
             initial_version: "0.1.0".into(),
             zero_major_is_unstable: true,
             check_upstream: true,
+            dependent_bump: crate::version::scheme::Level::Patch,
         }
     }
 }
@@ -131,6 +138,31 @@ pub struct PackageConfig {
 
 fn default_package_tag() -> String {
     "{package}@v{version}".into()
+}
+
+/// How the members of a group share versions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupKind {
+    /// One version and one tag for all members; any change releases them all.
+    Fixed,
+    /// Members released together get the same (highest) version.
+    Linked,
+}
+
+/// `[[group]]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupConfig {
+    /// Name (`{package}` in a fixed group's tag).
+    pub name: String,
+    /// Fixed or linked.
+    pub kind: GroupKind,
+    /// Member package names.
+    pub packages: Vec<String>,
+    /// A fixed group's one tag (default `{package}@v{version}` with the group name).
+    #[serde(default = "default_package_tag")]
+    pub tag: String,
 }
 
 /// How a file holds its version.
@@ -252,8 +284,14 @@ impl Config {
                     p.name
                 )));
             }
-            ferry_ports::RepoPath::new(p.path.trim_end_matches('/'))
-                .map_err(|e| CoreError::Config(format!("[[package]] {}: path: {e}", p.name)))?;
+            if p.path != "." {
+                ferry_ports::RepoPath::new(p.path.trim_end_matches('/')).map_err(|e| {
+                    CoreError::Config(format!(
+                        "[[package]] {}: path: {e} (use \".\" for the whole repository)",
+                        p.name
+                    ))
+                })?;
+            }
             template::check(&p.tag, &format!("[[package]] {}: tag", p.name))?;
         }
         for f in &self.files {
@@ -284,6 +322,24 @@ impl Config {
                     return Err(CoreError::Config(format!(
                         "[[file]] {}: package {p:?} is not a [[package]]",
                         f.path
+                    )));
+                }
+            }
+        }
+        let mut grouped = std::collections::HashSet::new();
+        for g in &self.groups {
+            template::check(&g.tag, &format!("[[group]] {}: tag", g.name))?;
+            for m in &g.packages {
+                if !names.contains(m.as_str()) {
+                    return Err(CoreError::Config(format!(
+                        "[[group]] {}: {m:?} is not a [[package]]",
+                        g.name
+                    )));
+                }
+                if !grouped.insert(m.as_str()) {
+                    return Err(CoreError::Config(format!(
+                        "[[group]] {}: {m:?} is already in another group",
+                        g.name
                     )));
                 }
             }

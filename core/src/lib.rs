@@ -6,16 +6,17 @@
 //! It does no network or process I/O of its own.
 //!
 //! ```
-//! use ferry_core::plan::{plan, PackageSpec, PlanOptions};
+//! use ferry_core::config::{Config, Mode, PackageConfig};
 //! use ferry_memory::InMemoryVcs;
-//! use ferry_ports::{PackageName, RepoPath};
 //!
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! let repo = InMemoryVcs::new();
 //! repo.commit_files("feat(web): first page", &[("web/index.html", "<h1>hi</h1>")]);
-//! let web = PackageSpec::new(PackageName::new("web")?, RepoPath::new("web")?);
-//! let plan = plan(&repo, &[web], &PlanOptions::default()).await?;
-//! assert_eq!(plan.packages[0].next.as_ref().map(|v| v.to_string()).as_deref(), Some("0.1.0"));
+//! let mut config = Config::default();
+//! config.release.mode = Mode::Independent;
+//! config.packages.push(PackageConfig { name: "web".into(), path: "web".into(), tag: "{package}@v{version}".into() });
+//! let plan = ferry_core::plan::plan(&repo, &config).await?;
+//! assert_eq!(plan.packages[0].next.as_deref(), Some("0.1.0")); // a first release
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```
@@ -23,6 +24,7 @@
 pub mod config;
 pub mod conventional;
 pub mod date;
+pub mod deps;
 pub mod keepachangelog;
 pub mod manifest;
 pub mod plan;

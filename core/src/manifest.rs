@@ -655,3 +655,348 @@ mod tests {
         assert!(e.to_string().contains("not a string"), "{e}");
     }
 }
+
+/// Internal dependency declarations and the manifest's own name.
+pub mod dependencies {
+    use super::{err, parse_json, parse_toml, replace_json_string, ManifestError, DEP_TABLES};
+    use crate::config::FileKind;
+    use crate::deps::{ReqSyntax, Requirement};
+
+    const NPM_TABLES: [&str; 4] = [
+        "dependencies",
+        "devDependencies",
+        "peerDependencies",
+        "optionalDependencies",
+    ];
+
+    /// PEP 503 normalization, so `Foo_Bar` and `foo-bar` are the same package.
+    pub fn normalize_python(name: &str) -> String {
+        let mut out = String::new();
+        for c in name.chars() {
+            if matches!(c, '-' | '_' | '.') {
+                if !out.ends_with('-') {
+                    out.push('-');
+                }
+            } else {
+                out.push(c.to_ascii_lowercase());
+            }
+        }
+        out
+    }
+
+    /// The package name a manifest declares.
+    pub fn name(kind: FileKind, content: &str) -> Option<String> {
+        match kind {
+            FileKind::PackageJson => serde_json::from_str::<serde_json::Value>(content)
+                .ok()?
+                .get("name")?
+                .as_str()
+                .map(str::to_string),
+            FileKind::Cargo => content
+                .parse::<toml_edit::DocumentMut>()
+                .ok()?
+                .get("package")?
+                .get("name")?
+                .as_str()
+                .map(str::to_string),
+            FileKind::Pyproject => {
+                let doc = content.parse::<toml_edit::DocumentMut>().ok()?;
+                let n = doc
+                    .get("project")
+                    .and_then(|p| p.get("name"))
+                    .or_else(|| doc.get("tool")?.get("poetry")?.get("name"))?;
+                n.as_str().map(normalize_python)
+            }
+            _ => None,
+        }
+    }
+
+    /// `name[extras] specifier ; marker` → (normalized name, specifier).
+    fn pep508(text: &str) -> Option<(String, String)> {
+        let text = text.split(';').next()?.trim();
+        let end = text
+            .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+            .unwrap_or(text.len());
+        let (name, rest) = text.split_at(end);
+        if name.is_empty() {
+            return None;
+        }
+        let rest = rest.trim_start();
+        let rest = match rest.strip_prefix('[') {
+            Some(r) => r.split_once(']')?.1.trim_start(),
+            None => rest,
+        };
+        let spec = rest
+            .trim_start_matches('(')
+            .trim_end_matches(')')
+            .trim()
+            .replace(' ', "");
+        Some((normalize_python(name), spec))
+    }
+
+    /// Every dependency the manifest declares with a version requirement.
+    pub fn list(
+        kind: FileKind,
+        path: &str,
+        content: &str,
+    ) -> Result<Vec<Requirement>, ManifestError> {
+        let mut out = Vec::new();
+        match kind {
+            FileKind::PackageJson => {
+                let v = parse_json(path, content)?;
+                for table in NPM_TABLES {
+                    if let Some(deps) = v.get(table).and_then(|d| d.as_object()) {
+                        for (name, req) in deps {
+                            if let Some(req) = req.as_str() {
+                                out.push(Requirement {
+                                    name: name.clone(),
+                                    requirement: req.to_string(),
+                                    syntax: ReqSyntax::Npm,
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+            FileKind::Cargo => {
+                let doc = parse_toml(path, content)?;
+                let mut tables: Vec<&dyn toml_edit::TableLike> = Vec::new();
+                for t in DEP_TABLES {
+                    if let Some(tbl) = doc.get(t).and_then(|d| d.as_table_like()) {
+                        tables.push(tbl);
+                    }
+                }
+                if let Some(targets) = doc.get("target").and_then(|t| t.as_table_like()) {
+                    for (_, target) in targets.iter() {
+                        for t in DEP_TABLES {
+                            if let Some(tbl) = target.get(t).and_then(|d| d.as_table_like()) {
+                                tables.push(tbl);
+                            }
+                        }
+                    }
+                }
+                for tbl in tables {
+                    for (key, dep) in tbl.iter() {
+                        let Some(dep) = dep.as_table_like() else {
+                            continue;
+                        };
+                        if dep.get("path").is_none() {
+                            continue;
+                        }
+                        let name = dep
+                            .get("package")
+                            .and_then(|p| p.as_str())
+                            .unwrap_or(key)
+                            .to_string();
+                        if let Some(req) = dep.get("version").and_then(|v| v.as_str()) {
+                            out.push(Requirement {
+                                name,
+                                requirement: req.to_string(),
+                                syntax: ReqSyntax::Cargo,
+                            });
+                        }
+                    }
+                }
+            }
+            FileKind::Pyproject => {
+                let doc = parse_toml(path, content)?;
+                let mut lists = Vec::new();
+                if let Some(a) = doc
+                    .get("project")
+                    .and_then(|p| p.get("dependencies"))
+                    .and_then(|d| d.as_array())
+                {
+                    lists.push(a);
+                }
+                if let Some(groups) = doc
+                    .get("project")
+                    .and_then(|p| p.get("optional-dependencies"))
+                    .and_then(|d| d.as_table_like())
+                {
+                    for (_, g) in groups.iter() {
+                        if let Some(a) = g.as_array() {
+                            lists.push(a);
+                        }
+                    }
+                }
+                for a in lists {
+                    for item in a.iter().filter_map(|i| i.as_str()) {
+                        if let Some((name, spec)) = pep508(item) {
+                            if !spec.is_empty() {
+                                out.push(Requirement {
+                                    name,
+                                    requirement: spec,
+                                    syntax: ReqSyntax::Pep440,
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(out)
+    }
+
+    /// `content` with every requirement on `dep` replaced by `new_req`.
+    pub fn rewrite(
+        kind: FileKind,
+        path: &str,
+        content: &str,
+        dep: &str,
+        new_req: &str,
+    ) -> Result<String, ManifestError> {
+        match kind {
+            FileKind::PackageJson => {
+                let v = parse_json(path, content)?;
+                let mut out = content.to_string();
+                for table in NPM_TABLES {
+                    if v.get(table).and_then(|d| d.get(dep)).is_some() {
+                        out = replace_json_string(path, &out, &[table, dep], new_req)?;
+                    }
+                }
+                Ok(out)
+            }
+            FileKind::Cargo => {
+                let mut doc = parse_toml(path, content)?;
+                let mut paths: Vec<Vec<String>> =
+                    DEP_TABLES.iter().map(|t| vec![t.to_string()]).collect();
+                if let Some(targets) = doc.get("target").and_then(|t| t.as_table_like()) {
+                    for (name, _) in targets.iter() {
+                        for t in DEP_TABLES {
+                            paths.push(vec!["target".into(), name.to_string(), t.to_string()]);
+                        }
+                    }
+                }
+                for p in paths {
+                    let Some(tbl) =
+                        super::item_at(doc.as_item_mut(), &p).and_then(|i| i.as_table_like_mut())
+                    else {
+                        continue;
+                    };
+                    let keys: Vec<String> = tbl
+                        .iter()
+                        .filter(|(k, d)| {
+                            d.as_table_like()
+                                .and_then(|d| d.get("package"))
+                                .and_then(|p| p.as_str())
+                                .unwrap_or(k)
+                                == dep
+                        })
+                        .map(|(k, _)| k.to_string())
+                        .collect();
+                    for k in keys {
+                        if let Some(d) = tbl.get_mut(&k).and_then(|d| d.as_table_like_mut()) {
+                            if d.get("version").is_some() {
+                                let decor = d
+                                    .get("version")
+                                    .and_then(|v| v.as_value())
+                                    .map(|v| v.decor().clone());
+                                d.insert("version", toml_edit::value(new_req));
+                                if let (Some(decor), Some(v)) =
+                                    (decor, d.get_mut("version").and_then(|v| v.as_value_mut()))
+                                {
+                                    *v.decor_mut() = decor;
+                                }
+                            }
+                        }
+                    }
+                }
+                Ok(doc.to_string())
+            }
+            FileKind::Pyproject => {
+                let mut doc = parse_toml(path, content)?;
+                let mut arrays: Vec<&mut toml_edit::Array> = Vec::new();
+                let Some(project) = doc.get_mut("project").and_then(|p| p.as_table_like_mut())
+                else {
+                    return Err(err(path, "no [project] table"));
+                };
+                let mut optional = Vec::new();
+                for (k, v) in project.iter_mut() {
+                    if k == "dependencies" {
+                        if let Some(a) = v.as_array_mut() {
+                            arrays.push(a);
+                        }
+                    } else if k == "optional-dependencies" {
+                        if let Some(t) = v.as_table_like_mut() {
+                            optional.push(t);
+                        }
+                    }
+                }
+                for t in optional {
+                    for (_, g) in t.iter_mut() {
+                        if let Some(a) = g.as_array_mut() {
+                            arrays.push(a);
+                        }
+                    }
+                }
+                for a in arrays {
+                    for item in a.iter_mut() {
+                        let Some(text) = item.as_str().map(str::to_string) else {
+                            continue;
+                        };
+                        let Some((name, spec)) = pep508(&text) else {
+                            continue;
+                        };
+                        if name != super::dependencies::normalize_python(dep) || spec.is_empty() {
+                            continue;
+                        }
+                        let (head, marker) = match text.split_once(';') {
+                            Some((h, m)) => (h.to_string(), Some(m.to_string())),
+                            None => (text.clone(), None),
+                        };
+                        let cut = head
+                            .find(['<', '>', '=', '!', '~', '('])
+                            .unwrap_or(head.len());
+                        let mut new = format!("{}{new_req}", head[..cut].trim_end());
+                        if let Some(m) = marker {
+                            new.push_str(&format!(";{m}"));
+                        }
+                        let decor = item.decor().clone();
+                        *item = toml_edit::Value::from(new);
+                        *item.decor_mut() = decor;
+                    }
+                }
+                Ok(doc.to_string())
+            }
+            _ => Ok(content.to_string()),
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn lists_and_rewrites_in_each_syntax() {
+            let pj = "{\n  \"name\": \"@acme/web\",\n  \"dependencies\": {\n    \"@acme/ui\": \"^1.2.0\",\n    \"react\": \"^19\"\n  },\n  \"devDependencies\": {\"@acme/ui\": \"^1.2.0\"}\n}\n";
+            let deps = list(FileKind::PackageJson, "p", pj).expect("list");
+            assert_eq!(deps.iter().filter(|d| d.name == "@acme/ui").count(), 2);
+            let out =
+                rewrite(FileKind::PackageJson, "p", pj, "@acme/ui", "^2.0.0").expect("rewrite");
+            assert_eq!(out, pj.replace("\"^1.2.0\"", "\"^2.0.0\""));
+
+            let py = "[project]\nname = \"Acme_API\"\ndependencies = [\n  \"acme-core>=1.2,<2 ; python_version >= '3.11'\",\n  \"requests>=2\",\n]\n";
+            assert_eq!(name(FileKind::Pyproject, py).as_deref(), Some("acme-api"));
+            let deps = list(FileKind::Pyproject, "p", py).expect("list");
+            assert_eq!(deps[0].name, "acme-core");
+            assert_eq!(deps[0].requirement, ">=1.2,<2");
+            let out =
+                rewrite(FileKind::Pyproject, "p", py, "acme_core", ">=2.0.0").expect("rewrite");
+            assert!(
+                out.contains("\"acme-core>=2.0.0; python_version >= '3.11'\""),
+                "{out}"
+            );
+            assert!(out.contains("\"requests>=2\""));
+
+            let cargo = "[package]\nname = \"cli\"\nversion = \"0.1.0\"\n\n[dependencies]\ncore = { path = \"../core\", version = \"0.3\" }\nserde = \"1\"\n";
+            let deps = list(FileKind::Cargo, "c", cargo).expect("list");
+            assert_eq!((deps.len(), deps[0].requirement.as_str()), (1, "0.3"));
+            let out = rewrite(FileKind::Cargo, "c", cargo, "core", "0.4.0").expect("rewrite");
+            assert!(
+                out.contains("core = { path = \"../core\", version = \"0.4.0\" }"),
+                "{out}"
+            );
+        }
+    }
+}

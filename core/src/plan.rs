@@ -1,124 +1,124 @@
-//! Plans: what a release will do, as typed, serializable data. A plan is computed
-//! from the repository through the `Vcs` port only, so it can be built against any
-//! adapter (git, memory) and inspected before anything is written.
+//! Monorepo planning: every package's next version from ONE walk of the history.
+//!
+//! Each package has its own tags (`{package}@v{version}`). The history is walked
+//! once from HEAD, down to the best common ancestor of all the packages' release
+//! tags; every commit carries the set of packages whose tag reaches it (propagated
+//! from children to parents, which the walk's order makes exact), so a commit is
+//! attributed to a package when it touched the package's directory and is not
+//! already in that package's last release. Then: conventional-commit levels,
+//! fragments that name packages (they win over commits), `Release-As:` footers,
+//! version groups, and internal dependents, to a fixed point.
 
+use crate::config::{Config, FileKind, GroupKind};
 use crate::conventional::{BumpLevel, ConventionalCommit};
-use crate::version::SemVer;
+use crate::deps::{self, Requirement};
+use crate::keepachangelog as kac;
+use crate::manifest;
+use crate::template::{self, Vars};
+use crate::version::scheme::{self, BumpRequest, Level, Scheme};
+use crate::version::staged::Staged;
 use crate::CoreError;
-use ferry_ports::{CommitId, PackageName, RepoPath, TagName, Vcs, WalkRequest};
+use ferry_ports::{CommitId, CommitInfo, RepoPath, TagName, Vcs, WalkRequest};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
-/// The version of the JSON shape of [`Plan`]; bumped on any incompatible change.
+/// Shape version of the JSON form of [`Plan`].
 pub const PLAN_SCHEMA_VERSION: u32 = 1;
 
-/// A package ferry releases.
+/// Why a package is released.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PackageSpec {
-    /// Its name.
-    pub name: PackageName,
-    /// The directory whose changes belong to it.
-    pub root: RepoPath,
-    /// How its tags are named: `{package}` and `{version}` are replaced
-    /// (`{package}@v{version}`, `v{version}`).
-    pub tag_template: String,
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Reason {
+    /// A conventional commit that touched the package.
+    Commit {
+        /// The commit.
+        commit: CommitId,
+        /// Its subject.
+        subject: String,
+        /// The level it asks for.
+        level: BumpLevel,
+    },
+    /// A changelog fragment that names the package.
+    Fragment {
+        /// The fragment file.
+        file: String,
+        /// The level it names.
+        level: BumpLevel,
+    },
+    /// A dependency was released outside this package's requirement.
+    Dependency {
+        /// The dependency.
+        package: String,
+        /// Its new version.
+        version: String,
+        /// The requirement that no longer matched.
+        requirement: String,
+    },
+    /// A `Release-As:` footer pinned the version.
+    ReleaseAs {
+        /// The commit.
+        commit: CommitId,
+        /// The version.
+        version: String,
+    },
+    /// A version group released it with its other members.
+    Group {
+        /// The group.
+        group: String,
+    },
+    /// The package has no release tag yet.
+    FirstRelease,
 }
 
-impl PackageSpec {
-    /// A package at `root` with tags `{package}@v{version}`.
-    pub fn new(name: PackageName, root: RepoPath) -> Self {
-        PackageSpec {
-            name,
-            root,
-            tag_template: "{package}@v{version}".to_string(),
-        }
-    }
-
-    /// Use another tag template.
-    pub fn with_tag_template(mut self, template: impl Into<String>) -> Self {
-        self.tag_template = template.into();
-        self
-    }
-
-    /// The tag name for `version`.
-    pub fn tag_for(&self, version: &SemVer) -> Result<TagName, CoreError> {
-        let text = self
-            .tag_template
-            .replace("{package}", self.name.as_str())
-            .replace("{version}", &version.to_string());
-        TagName::new(text).map_err(|e| {
-            CoreError::Config(format!(
-                "tag template {:?} of package {}: {e}",
-                self.tag_template, self.name
-            ))
-        })
-    }
-
-    /// The version encoded in `tag`, when the tag follows this package's template.
-    pub fn version_of_tag(&self, tag: &TagName) -> Option<SemVer> {
-        let template = self.tag_template.replace("{package}", self.name.as_str());
-        let (prefix, suffix) = template.split_once("{version}")?;
-        let middle = tag.as_str().strip_prefix(prefix)?.strip_suffix(suffix)?;
-        SemVer::parse(middle).ok()
-    }
-}
-
-/// Options of the planner.
+/// A dependency requirement to rewrite in a dependent's manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PlanOptions {
-    /// The version of a package that has no tag yet.
-    pub initial_version: SemVer,
-    /// Below 1.0.0, a breaking change bumps the minor version (and a feature the patch).
-    pub zero_major_is_unstable: bool,
-}
-
-impl Default for PlanOptions {
-    fn default() -> Self {
-        PlanOptions {
-            initial_version: SemVer::new(0, 1, 0),
-            zero_major_is_unstable: true,
-        }
-    }
-}
-
-/// Why a package is released: one commit and the level it asked for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Reason {
-    /// The commit.
-    pub commit: CommitId,
-    /// Its subject line.
-    pub subject: String,
-    /// The level it asks for.
-    pub level: BumpLevel,
+pub struct RequirementUpdate {
+    /// The manifest.
+    pub file: RepoPath,
+    /// The dependency's manifest name.
+    pub dependency: String,
+    /// The old requirement.
+    pub from: String,
+    /// The new one.
+    pub to: String,
 }
 
 /// One package's part of a plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PackagePlan {
     /// The package.
-    pub package: PackageName,
-    /// Its last released version (from its newest tag), if any.
-    pub current: Option<SemVer>,
+    pub package: String,
+    /// Its last released version, if any.
+    pub current: Option<String>,
     /// The tag of that version.
     pub current_tag: Option<TagName>,
-    /// The level of the release.
+    /// The release level.
     pub level: BumpLevel,
-    /// The next version, when there is something to release.
-    pub next: Option<SemVer>,
+    /// The next version, when released.
+    pub next: Option<String>,
     /// The tag to create.
     pub next_tag: Option<TagName>,
-    /// The commits that asked for the release, newest first.
+    /// Why, newest first.
     pub reasons: Vec<Reason>,
+    /// Requirements on released packages to rewrite in this package's manifests.
+    pub requirement_updates: Vec<RequirementUpdate>,
+    /// Changelog entries for this release (from fragments and commits).
+    pub entries: Vec<kac::Entry>,
 }
 
-/// A release plan.
+/// A monorepo release plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
-    /// Shape version of this JSON document.
+    /// Shape version of this document.
     pub schema_version: u32,
-    /// The commit the plan was computed at; executing refuses if HEAD moved.
+    /// HEAD when the plan was made.
     pub head: CommitId,
-    /// Every package, in the order given.
+    /// Every package, in configuration order.
     pub packages: Vec<PackagePlan>,
+    /// How many commits the walk read.
+    pub commits_walked: usize,
+    /// Fragments consumed by this release.
+    pub fragments: Vec<RepoPath>,
 }
 
 impl Plan {
@@ -128,148 +128,788 @@ impl Plan {
     }
 }
 
-/// `current` moved by `level` (pre-releases finish at their base for the level's
-/// own component, as SemVer tools do).
-pub fn bump_level(current: &SemVer, level: BumpLevel, options: &PlanOptions) -> SemVer {
-    let level = if options.zero_major_is_unstable && current.major == 0 {
-        match level {
-            BumpLevel::Major => BumpLevel::Minor,
-            BumpLevel::Minor => BumpLevel::Patch,
-            other => other,
-        }
-    } else {
-        level
-    };
+struct Pkg {
+    root: Option<RepoPath>,
+    current: Option<Staged>,
+    current_tag: Option<(TagName, CommitId)>,
+    manifest_name: Option<String>,
+    requirements: Vec<(RepoPath, FileKind, Requirement)>,
+    commit_level: BumpLevel,
+    fragment_level: Option<BumpLevel>,
+    release_as: Option<(CommitId, String)>,
+    reasons: Vec<Reason>,
+    entries: Vec<kac::Entry>,
+    next: Option<Staged>,
+}
+
+fn to_bump_level(level: Level) -> BumpLevel {
     match level {
-        BumpLevel::None => current.clone(),
-        BumpLevel::Patch => SemVer::new(current.major, current.minor, current.patch + 1),
-        BumpLevel::Minor => SemVer::new(current.major, current.minor + 1, 0),
-        BumpLevel::Major => SemVer::new(current.major + 1, 0, 0),
+        Level::Patch => BumpLevel::Patch,
+        Level::Minor => BumpLevel::Minor,
+        Level::Major => BumpLevel::Major,
     }
 }
 
-/// Compute the plan at HEAD for `packages`.
-pub async fn plan(
-    vcs: &dyn Vcs,
-    packages: &[PackageSpec],
-    options: &PlanOptions,
-) -> Result<Plan, CoreError> {
+fn parse_level(word: &str) -> Option<BumpLevel> {
+    match word.trim().trim_matches('"') {
+        "major" => Some(BumpLevel::Major),
+        "minor" => Some(BumpLevel::Minor),
+        "patch" => Some(BumpLevel::Patch),
+        "none" => Some(BumpLevel::None),
+        _ => None,
+    }
+}
+
+/// A fragment's front matter: `---\npackage: level\n---\ntext`.
+fn front_matter(
+    file: &str,
+    content: &str,
+) -> Result<(Vec<(String, BumpLevel)>, String), CoreError> {
+    let Some(rest) = content.strip_prefix("---\n") else {
+        return Ok((Vec::new(), content.to_string()));
+    };
+    let (head, body) = rest.split_once("\n---").ok_or_else(|| {
+        CoreError::Config(format!(
+            "changelog fragment {file}: front matter opened with --- is not closed"
+        ))
+    })?;
+    let mut named = Vec::new();
+    for line in head.lines().filter(|l| !l.trim().is_empty()) {
+        let (name, level) = line.rsplit_once(':').ok_or_else(|| {
+            CoreError::Config(format!(
+                "changelog fragment {file}: {line:?} is not `package: major|minor|patch`"
+            ))
+        })?;
+        let level = parse_level(level).ok_or_else(|| {
+            CoreError::Config(format!(
+                "changelog fragment {file}: level {:?} is not major, minor, patch or none",
+                level.trim()
+            ))
+        })?;
+        named.push((name.trim().trim_matches('"').to_string(), level));
+    }
+    Ok((named, body.trim_start_matches('\n').to_string()))
+}
+
+/// Compute the plan of every `[[package]]` at HEAD.
+pub async fn plan(vcs: &dyn Vcs, config: &Config) -> Result<Plan, CoreError> {
+    config.validate()?;
+    let scheme = config.release.scheme;
     if vcs.is_shallow().await? {
         return Err(CoreError::Repository(
-            "the repository is a shallow clone, so the history since the last release is incomplete; run `git fetch --unshallow --tags` (CI: fetch-depth: 0)".into(),
+            "the repository is a shallow clone, so the history since the last releases is incomplete; run `git fetch --unshallow --tags` (CI: fetch-depth: 0)".into(),
         ));
     }
     let head = vcs.head().await?;
     let tags = vcs.tags().await?;
-    let mut out = Vec::with_capacity(packages.len());
-    for spec in packages {
-        let current = tags
-            .iter()
-            .filter_map(|t| spec.version_of_tag(&t.name).map(|v| (v, t)))
-            .max_by(|(a, _), (b, _)| a.precedence(b));
-        let mut request = WalkRequest::from(head.clone()).with_roots([spec.root.clone()]);
-        if let Some((_, tag)) = &current {
-            request = request.hiding([tag.target.clone()]);
-        }
-        let commits = vcs.walk(&request).await?;
-        let reasons: Vec<Reason> = commits
-            .iter()
-            .filter(|c| !c.touched_roots.is_empty())
-            .filter_map(|c| {
-                let level = ConventionalCommit::parse(&c.message)?.level();
-                (level > BumpLevel::None).then(|| Reason {
-                    commit: c.id.clone(),
-                    subject: c.subject().to_string(),
-                    level,
-                })
-            })
-            .collect();
-        let level = reasons
-            .iter()
-            .map(|r| r.level)
-            .max()
-            .unwrap_or(BumpLevel::None);
-        let next = match (&current, level) {
-            (_, BumpLevel::None) => None,
-            (None, _) => Some(options.initial_version.clone()),
-            (Some((v, _)), level) => Some(bump_level(v, level, options)),
+    let index: HashMap<&str, usize> = config
+        .packages
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.name.as_str(), i))
+        .collect();
+
+    // Packages, their last release tags, manifests and requirements.
+    let mut pkgs = Vec::with_capacity(config.packages.len());
+    for p in &config.packages {
+        let root = if p.path == "." {
+            None
+        } else {
+            Some(RepoPath::new(p.path.trim_end_matches('/'))?)
         };
-        let next_tag = next.as_ref().map(|v| spec.tag_for(v)).transpose()?;
-        out.push(PackagePlan {
-            package: spec.name.clone(),
-            current: current.as_ref().map(|(v, _)| v.clone()),
-            current_tag: current.map(|(_, t)| t.name.clone()),
-            level,
-            next,
-            next_tag,
-            reasons,
+        let mut best: Option<(Staged, &ferry_ports::TagInfo)> = None;
+        for t in &tags {
+            let Some((text, format)) =
+                template::match_version(&p.tag, Some(&p.name), t.name.as_str())
+            else {
+                continue;
+            };
+            let Some(v) = template::parse_rendered(scheme, format, text) else {
+                continue;
+            };
+            if best.as_ref().is_none_or(|(b, _)| v > *b) {
+                best = Some((v, t));
+            }
+        }
+        let mut manifests = Vec::new();
+        for f in config
+            .files
+            .iter()
+            .filter(|f| f.package.as_deref() == Some(p.name.as_str()))
+        {
+            manifests.push((RepoPath::new(&f.path)?, f.effective_kind()?));
+        }
+        for name in ["package.json", "Cargo.toml", "pyproject.toml"] {
+            let path = RepoPath::new(match &root {
+                Some(r) => format!("{r}/{name}"),
+                None => name.to_string(),
+            })?;
+            let kind = FileKind::detect(name)
+                .ok_or_else(|| CoreError::Config(format!("{name}: unknown manifest")))?;
+            if !manifests.iter().any(|(m, _)| *m == path)
+                && vcs.read_file(&head, &path).await?.is_some()
+            {
+                manifests.push((path, kind));
+            }
+        }
+        let mut manifest_name = None;
+        let mut requirements = Vec::new();
+        let mut manifest_version = None;
+        for (path, kind) in &manifests {
+            let Some(bytes) = vcs.read_file(&head, path).await? else {
+                continue;
+            };
+            let text = String::from_utf8_lossy(&bytes);
+            if manifest_name.is_none() {
+                manifest_name = manifest::dependencies::name(*kind, &text);
+            }
+            if manifest_version.is_none() {
+                manifest_version = manifest::read_version(*kind, path.as_str(), &text, None).ok();
+            }
+            for r in manifest::dependencies::list(*kind, path.as_str(), &text)? {
+                requirements.push((path.clone(), *kind, r));
+            }
+        }
+        let current = best.as_ref().map(|(v, _)| v.clone());
+        let first_version = match (&best, manifest_version) {
+            (None, Some(v)) => scheme.staged(&v).ok(),
+            _ => None,
+        };
+        pkgs.push(Pkg {
+            root,
+            current,
+            current_tag: best.map(|(_, t)| (t.name.clone(), t.target.clone())),
+            manifest_name,
+            requirements,
+            commit_level: BumpLevel::None,
+            fragment_level: None,
+            release_as: None,
+            reasons: Vec::new(),
+            entries: Vec::new(),
+            next: first_version,
         });
+    }
+
+    // One walk, down to the common ancestor of every release tag.
+    let targets: Vec<CommitId> = {
+        let mut t: Vec<CommitId> = pkgs
+            .iter()
+            .filter_map(|p| p.current_tag.as_ref().map(|(_, c)| c.clone()))
+            .collect();
+        t.sort();
+        t.dedup();
+        t
+    };
+    let all_tagged = pkgs.iter().all(|p| p.current_tag.is_some());
+    let base = if all_tagged && !targets.is_empty() {
+        vcs.merge_base(&targets).await?
+    } else {
+        None
+    };
+    let roots: Vec<RepoPath> = pkgs.iter().filter_map(|p| p.root.clone()).collect();
+    let mut request = WalkRequest::from(head.clone()).with_roots(roots);
+    if let Some(b) = &base {
+        request = request.hiding([b.clone()]);
+    }
+    let commits = vcs.walk(&request).await?;
+    let attributed = attribute(&pkgs, &commits, base.as_ref());
+    let seen_targets: std::collections::HashSet<&CommitId> =
+        commits.iter().map(|c| &c.id).collect();
+    for (i, pkg) in pkgs.iter_mut().enumerate() {
+        let own: Vec<&CommitInfo> = match &pkg.current_tag {
+            // A tag that is not an ancestor of HEAD (a release branch): its own walk.
+            Some((_, target))
+                if !seen_targets.contains(target) && Some(target) != base.as_ref() =>
+            {
+                Vec::new()
+            }
+            _ => attributed[i].iter().map(|&c| &commits[c]).collect(),
+        };
+        collect_reasons(pkg, &own, &config.changelog.kinds);
+    }
+    for (i, pkg) in pkgs.iter_mut().enumerate() {
+        if let Some((_, target)) = pkg.current_tag.clone() {
+            if !seen_targets.contains(&target) && Some(&target) != base.as_ref() {
+                let mut req = WalkRequest::from(head.clone()).hiding([target]);
+                if let Some(r) = &pkg.root {
+                    req = req.with_roots([r.clone()]);
+                }
+                let own = vcs.walk(&req).await?;
+                let own: Vec<&CommitInfo> = own
+                    .iter()
+                    .filter(|c| pkg.root.is_none() || !c.touched_roots.is_empty())
+                    .collect();
+                collect_reasons(pkg, &own, &config.changelog.kinds);
+                let _ = i;
+            }
+        }
+    }
+
+    // Fragments that name packages win over commits.
+    let mut fragments = Vec::new();
+    if let Ok(dir) = RepoPath::new(config.changelog.fragments.trim_end_matches('/')) {
+        for file in vcs.list_files(&head, Some(&dir)).await? {
+            let name = file
+                .as_str()
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            if name.starts_with('.') || name.eq_ignore_ascii_case("README.md") {
+                continue;
+            }
+            let content =
+                String::from_utf8_lossy(&vcs.read_file(&head, &file).await?.unwrap_or_default())
+                    .into_owned();
+            let (named, body) = front_matter(&name, &content)?;
+            if named.is_empty() {
+                continue;
+            }
+            let entry = kac::parse_fragment(&name, &body, &config.changelog.kinds)
+                .map_err(|e| CoreError::Config(e.to_string()))?;
+            for (package, level) in named {
+                let i = *index.get(package.as_str()).ok_or_else(|| {
+                    CoreError::Config(format!(
+                        "changelog fragment {name}: {package:?} is not a [[package]] (known: {})",
+                        config
+                            .packages
+                            .iter()
+                            .map(|p| p.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                })?;
+                let pkg = &mut pkgs[i];
+                pkg.fragment_level = Some(pkg.fragment_level.unwrap_or(BumpLevel::None).max(level));
+                pkg.reasons.push(Reason::Fragment {
+                    file: file.to_string(),
+                    level,
+                });
+                pkg.entries.push(entry.clone());
+            }
+            fragments.push(file);
+        }
+    }
+
+    // Own levels → versions.
+    for pkg in pkgs.iter_mut() {
+        let level = pkg.fragment_level.unwrap_or(pkg.commit_level);
+        match &pkg.current {
+            None => {
+                pkg.reasons.push(Reason::FirstRelease);
+                if pkg.next.is_none() {
+                    pkg.next = Some(scheme.staged(&config.release.initial_version)?);
+                }
+            }
+            Some(current) => {
+                if let Some((commit, version)) = &pkg.release_as {
+                    let v = scheme.staged(version).map_err(|e| {
+                        CoreError::Config(format!("Release-As footer of {commit}: {e}"))
+                    })?;
+                    if v <= *current {
+                        return Err(CoreError::Config(format!(
+                            "Release-As: {version} in {commit} is not greater than the current {}",
+                            scheme.render(current).map_err(CoreError::Config)?
+                        )));
+                    }
+                    pkg.next = Some(v);
+                } else if level > BumpLevel::None {
+                    pkg.next = Some(bump_from(scheme, current, level, config)?);
+                }
+            }
+        }
+    }
+
+    check_cycles(config, &pkgs)?;
+    resolve(config, &mut pkgs)?;
+
+    let mut updates = requirement_updates(config, &pkgs)?;
+    let mut out = Vec::with_capacity(pkgs.len());
+    for ((p, pkg), updates) in config.packages.iter().zip(pkgs).zip(updates.iter_mut()) {
+        let next_text = pkg
+            .next
+            .as_ref()
+            .map(|v| scheme.render(v).map_err(CoreError::Config))
+            .transpose()?;
+        let tag_template = config
+            .groups
+            .iter()
+            .find(|g| g.kind == GroupKind::Fixed && g.packages.contains(&p.name))
+            .map(|g| (g.tag.clone(), g.name.clone()))
+            .unwrap_or_else(|| (p.tag.clone(), p.name.clone()));
+        let next_tag = match &pkg.next {
+            Some(v) => Some(
+                TagName::new(template::render(
+                    &tag_template.0,
+                    &Vars {
+                        version: v,
+                        scheme,
+                        package: Some(&tag_template.1),
+                    },
+                )?)
+                .map_err(|e| CoreError::Config(format!("[[package]] {}: tag: {e}", p.name)))?,
+            ),
+            None => None,
+        };
+        let level = match (&pkg.current, &pkg.next) {
+            (Some(c), Some(n)) => level_between(c, n),
+            (None, Some(_)) => BumpLevel::Minor,
+            _ => BumpLevel::None,
+        };
+        out.push(PackagePlan {
+            package: p.name.clone(),
+            current: pkg
+                .current
+                .as_ref()
+                .map(|v| scheme.render(v).map_err(CoreError::Config))
+                .transpose()?,
+            current_tag: pkg.current_tag.map(|(t, _)| t),
+            level,
+            next: next_text,
+            next_tag,
+            reasons: pkg.reasons,
+            requirement_updates: std::mem::take(updates),
+            entries: pkg.entries,
+        });
+    }
+    // A fixed group has one tag: only its first member carries it.
+    for g in config.groups.iter().filter(|g| g.kind == GroupKind::Fixed) {
+        let mut seen = false;
+        for p in out.iter_mut().filter(|p| g.packages.contains(&p.package)) {
+            if seen {
+                p.next_tag = None;
+            }
+            seen |= p.next_tag.is_some();
+        }
     }
     Ok(Plan {
         schema_version: PLAN_SCHEMA_VERSION,
         head,
         packages: out,
+        commits_walked: commits.len(),
+        fragments,
     })
+}
+
+fn level_between(current: &Staged, next: &Staged) -> BumpLevel {
+    if next.major != current.major {
+        BumpLevel::Major
+    } else if next.minor != current.minor {
+        BumpLevel::Minor
+    } else {
+        BumpLevel::Patch
+    }
+}
+
+/// Which walked commits (indices) belong to which package.
+fn attribute(pkgs: &[Pkg], commits: &[CommitInfo], base: Option<&CommitId>) -> Vec<Vec<usize>> {
+    let words = pkgs.len().div_ceil(64).max(1);
+    let root_index: HashMap<&RepoPath, usize> = pkgs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| p.root.as_ref().map(|r| (r, i)))
+        .collect();
+    let whole_repo: Vec<usize> = pkgs
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.root.is_none())
+        .map(|(i, _)| i)
+        .collect();
+    // marks[c]: the packages whose release tag reaches commit c.
+    let mut marks: HashMap<&CommitId, Vec<u64>> = HashMap::new();
+    for (i, p) in pkgs.iter().enumerate() {
+        if let Some((_, target)) = &p.current_tag {
+            if Some(target) != base {
+                marks.entry(target).or_insert_with(|| vec![0; words])[i / 64] |= 1 << (i % 64);
+            }
+        }
+    }
+    let mut out = vec![Vec::new(); pkgs.len()];
+    for (ci, c) in commits.iter().enumerate() {
+        let m = marks.remove(&c.id);
+        if let Some(m) = &m {
+            for parent in &c.parents {
+                let slot = marks.entry(parent).or_insert_with(|| vec![0; words]);
+                for (w, bits) in slot.iter_mut().zip(m) {
+                    *w |= bits;
+                }
+            }
+        }
+        let released = |i: usize| m.as_ref().is_some_and(|m| m[i / 64] & (1 << (i % 64)) != 0);
+        for r in &c.touched_roots {
+            if let Some(&i) = root_index.get(r) {
+                if !released(i) {
+                    out[i].push(ci);
+                }
+            }
+        }
+        for &i in &whole_repo {
+            if !released(i) {
+                out[i].push(ci);
+            }
+        }
+    }
+    out
+}
+
+fn collect_reasons(pkg: &mut Pkg, commits: &[&CommitInfo], kinds: &[String]) {
+    for c in commits {
+        if let Some(cc) = ConventionalCommit::parse(&c.message) {
+            if let Some(v) = &cc.release_as {
+                if pkg.release_as.is_none() {
+                    pkg.release_as = Some((c.id.clone(), v.clone()));
+                    pkg.reasons.push(Reason::ReleaseAs {
+                        commit: c.id.clone(),
+                        version: v.clone(),
+                    });
+                }
+            }
+            let level = cc.level();
+            if level > BumpLevel::None {
+                pkg.commit_level = pkg.commit_level.max(level);
+                pkg.reasons.push(Reason::Commit {
+                    commit: c.id.clone(),
+                    subject: c.subject().to_string(),
+                    level,
+                });
+            }
+        }
+        if let Some(e) = kac::entry_from_commit(&c.message, kinds) {
+            pkg.entries.push(e);
+        }
+    }
+}
+
+fn bump_from(
+    scheme: Scheme,
+    current: &Staged,
+    level: BumpLevel,
+    config: &Config,
+) -> Result<Staged, CoreError> {
+    let zero = config.release.zero_major_is_unstable && current.major == 0;
+    let level = match (level, zero) {
+        (BumpLevel::Major, true) => Level::Minor,
+        (BumpLevel::Minor, true) | (BumpLevel::Patch, _) | (BumpLevel::None, _) => Level::Patch,
+        (BumpLevel::Minor, false) => Level::Minor,
+        (BumpLevel::Major, false) => Level::Major,
+    };
+    let request = match current.stage {
+        Some((stage, _)) => BumpRequest::Stage { stage },
+        None => BumpRequest::Level { level, stage: None },
+    };
+    let text = scheme.render(current).map_err(CoreError::Config)?;
+    Ok(scheme.staged(&scheme::bump(scheme, &text, &request, 0)?)?)
+}
+
+/// Which package (index) a manifest name refers to.
+fn by_manifest_name(config: &Config, pkgs: &[Pkg], name: &str) -> Option<usize> {
+    let py = manifest::dependencies::normalize_python(name);
+    pkgs.iter()
+        .position(|p| {
+            p.manifest_name.as_deref() == Some(name)
+                || p.manifest_name.as_deref() == Some(py.as_str())
+        })
+        .or_else(|| config.packages.iter().position(|p| p.name == name))
+}
+
+fn check_cycles(config: &Config, pkgs: &[Pkg]) -> Result<(), CoreError> {
+    let edges: Vec<Vec<usize>> = pkgs
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let mut e: Vec<usize> = p
+                .requirements
+                .iter()
+                .filter_map(|(_, _, r)| by_manifest_name(config, pkgs, &r.name))
+                .filter(|&j| j != i)
+                .collect();
+            e.sort();
+            e.dedup();
+            e
+        })
+        .collect();
+    // 0 unvisited, 1 on the stack, 2 done.
+    let mut state = vec![0u8; pkgs.len()];
+    let mut stack = Vec::new();
+    fn visit(
+        i: usize,
+        edges: &[Vec<usize>],
+        state: &mut [u8],
+        stack: &mut Vec<usize>,
+    ) -> Option<Vec<usize>> {
+        state[i] = 1;
+        stack.push(i);
+        for &j in &edges[i] {
+            if state[j] == 1 {
+                let start = stack.iter().position(|&s| s == j).unwrap_or(0);
+                let mut cycle = stack[start..].to_vec();
+                cycle.push(j);
+                return Some(cycle);
+            }
+            if state[j] == 0 {
+                if let Some(c) = visit(j, edges, state, stack) {
+                    return Some(c);
+                }
+            }
+        }
+        stack.pop();
+        state[i] = 2;
+        None
+    }
+    for i in 0..pkgs.len() {
+        if state[i] == 0 {
+            if let Some(cycle) = visit(i, &edges, &mut state, &mut stack) {
+                let names: Vec<&str> = cycle
+                    .iter()
+                    .map(|&k| config.packages[k].name.as_str())
+                    .collect();
+                return Err(CoreError::Config(format!(
+                    "internal dependency cycle: {}; break it before releasing",
+                    names.join(" → ")
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Groups and dependents, to a fixed point.
+fn resolve(config: &Config, pkgs: &mut [Pkg]) -> Result<(), CoreError> {
+    let scheme = config.release.scheme;
+    for _round in 0..=pkgs.len() + 1 {
+        let mut changed = false;
+        // Groups.
+        for g in &config.groups {
+            let members: Vec<usize> = g
+                .packages
+                .iter()
+                .filter_map(|m| config.packages.iter().position(|p| &p.name == m))
+                .collect();
+            let releasing: Vec<usize> = members
+                .iter()
+                .copied()
+                .filter(|&i| pkgs[i].next.is_some())
+                .collect();
+            if releasing.is_empty() {
+                continue;
+            }
+            let targets: Vec<usize> = if g.kind == GroupKind::Fixed {
+                members.clone()
+            } else {
+                releasing.clone()
+            };
+            let mut version = releasing
+                .iter()
+                .filter_map(|&i| pkgs[i].next.clone())
+                .max()
+                .unwrap_or_else(|| Staged::release(0, 1, 0));
+            if g.kind == GroupKind::Fixed {
+                // One version: above every member's current one.
+                for &i in &members {
+                    if let Some(c) = &pkgs[i].current {
+                        if *c >= version {
+                            version = bump_from(scheme, c, BumpLevel::Patch, config)?;
+                        }
+                    }
+                }
+            }
+            for i in targets {
+                if pkgs[i].next.as_ref() != Some(&version) {
+                    if pkgs[i].next.is_none()
+                        || !pkgs[i]
+                            .reasons
+                            .iter()
+                            .any(|r| matches!(r, Reason::Group { .. }))
+                    {
+                        pkgs[i].reasons.push(Reason::Group {
+                            group: g.name.clone(),
+                        });
+                    }
+                    pkgs[i].next = Some(version.clone());
+                    changed = true;
+                }
+            }
+        }
+        // Dependents.
+        for d in 0..pkgs.len() {
+            let reqs = pkgs[d].requirements.clone();
+            for (_, _, r) in &reqs {
+                let Some(x) = by_manifest_name(config, pkgs, &r.name) else {
+                    continue;
+                };
+                if x == d {
+                    continue;
+                }
+                let Some(xv) = pkgs[x].next.clone() else {
+                    continue;
+                };
+                let xs = scheme.render(&xv).map_err(CoreError::Config)?;
+                let checked = match r.syntax {
+                    deps::ReqSyntax::Pep440 => xv.to_pep440().map_err(CoreError::Config)?,
+                    _ => xv.to_semver(),
+                };
+                if deps::satisfies(r.syntax, &r.requirement, &checked) != Some(false) {
+                    continue;
+                }
+                let already = pkgs[d].reasons.iter().any(|reason| matches!(reason, Reason::Dependency { package, version, .. } if *package == config.packages[x].name && *version == xs));
+                if !already {
+                    pkgs[d].reasons.push(Reason::Dependency {
+                        package: config.packages[x].name.clone(),
+                        version: xs,
+                        requirement: r.requirement.clone(),
+                    });
+                }
+                if pkgs[d].next.is_none() {
+                    let current = pkgs[d]
+                        .current
+                        .clone()
+                        .unwrap_or_else(|| Staged::release(0, 1, 0));
+                    pkgs[d].next = Some(bump_from(
+                        scheme,
+                        &current,
+                        to_bump_level(config.release.dependent_bump),
+                        config,
+                    )?);
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            return Ok(());
+        }
+    }
+    Err(CoreError::Config(
+        "version groups and dependents did not settle; check [[group]] definitions".into(),
+    ))
+}
+
+/// The requirement rewrites each released package needs in its own manifests.
+fn requirement_updates(
+    config: &Config,
+    pkgs: &[Pkg],
+) -> Result<Vec<Vec<RequirementUpdate>>, CoreError> {
+    let mut out = vec![Vec::new(); pkgs.len()];
+    for (d, pkg) in pkgs.iter().enumerate() {
+        if pkg.next.is_none() {
+            continue;
+        }
+        for (file, _, r) in &pkg.requirements {
+            let Some(x) = by_manifest_name(config, pkgs, &r.name).filter(|&x| x != d) else {
+                continue;
+            };
+            let Some(v) = &pkgs[x].next else { continue };
+            let checked = match r.syntax {
+                deps::ReqSyntax::Pep440 => v.to_pep440().map_err(CoreError::Config)?,
+                _ => v.to_semver(),
+            };
+            if deps::satisfies(r.syntax, &r.requirement, &checked) != Some(false) {
+                continue;
+            }
+            out[d].push(RequirementUpdate {
+                file: file.clone(),
+                dependency: r.name.clone(),
+                from: r.requirement.clone(),
+                to: deps::rewrite(r.syntax, &r.requirement, &checked),
+            });
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{GroupConfig, Mode, PackageConfig};
     use ferry_memory::InMemoryVcs;
 
-    fn spec(name: &str, root: &str) -> PackageSpec {
-        PackageSpec::new(
-            PackageName::new(name).expect("valid"),
-            RepoPath::new(root).expect("valid"),
-        )
+    fn config(packages: &[(&str, &str)]) -> Config {
+        let mut c = Config::default();
+        c.release.mode = Mode::Independent;
+        for (name, path) in packages {
+            c.packages.push(PackageConfig {
+                name: name.to_string(),
+                path: path.to_string(),
+                tag: "{package}@v{version}".into(),
+            });
+        }
+        c
+    }
+
+    async fn tag(vcs: &InMemoryVcs, name: &str) {
+        let head = vcs.head().await.expect("head");
+        vcs.create_tag(&TagName::new(name).expect("valid"), &head, name)
+            .await
+            .expect("tag");
+    }
+
+    fn summary(plan: &Plan) -> Vec<(String, Option<String>)> {
+        plan.packages
+            .iter()
+            .map(|p| (p.package.clone(), p.next.clone()))
+            .collect()
+    }
+
+    fn s(name: &str, next: Option<&str>) -> (String, Option<String>) {
+        (name.to_string(), next.map(str::to_string))
     }
 
     #[tokio::test]
-    async fn plans_each_package_from_its_own_commits() {
+    async fn attribution_levels_and_tags_at_different_points() {
         let vcs = InMemoryVcs::new();
         vcs.commit_files(
-            "chore: init",
+            "chore: import",
             &[
-                ("packages/web/package.json", "{}"),
-                ("packages/api/pyproject.toml", ""),
+                ("packages/a/x", "1"),
+                ("packages/b/x", "1"),
+                ("packages/c/x", "1"),
+                ("packages/zero/x", "1"),
             ],
         );
-        let start = ferry_ports::Vcs::head(&vcs).await.expect("head");
-        for (tag, _) in [("web@v1.2.3", 0), ("api@v0.4.0", 0)] {
-            ferry_ports::Vcs::create_tag(&vcs, &TagName::new(tag).expect("v"), &start, tag)
-                .await
-                .expect("tag");
+        for t in ["a@v1.0.0", "b@v1.0.0", "c@v1.0.0", "zero@v0.3.0"] {
+            tag(&vcs, t).await;
         }
-        vcs.commit_files("fix(web): a", &[("packages/web/a.js", "a")]);
-        vcs.commit_files("feat(web): b", &[("packages/web/b.js", "b")]);
-        vcs.commit_files("feat(api)!: c", &[("packages/api/c.py", "c")]);
+        vcs.commit_files("feat(b): before b's release", &[("packages/b/y", "1")]);
+        vcs.commit_files("fix(a): a fix", &[("packages/a/y", "1")]);
+        tag(&vcs, "b@v1.1.0").await;
+        vcs.commit_files("fix(b): after b's release", &[("packages/b/z", "1")]);
+        vcs.commit_files(
+            "feat!: break a and zero",
+            &[("packages/a/z", "1"), ("packages/zero/z", "1")],
+        );
         vcs.commit_files("docs: root only", &[("README.md", "r")]);
-        let packages = [
-            spec("web", "packages/web"),
-            spec("api", "packages/api"),
-            spec("cli", "packages/cli"),
-        ];
-        let plan = plan(&vcs, &packages, &PlanOptions::default())
-            .await
-            .expect("plan");
-        let summary: Vec<(String, Option<String>, BumpLevel)> = plan
-            .packages
-            .iter()
-            .map(|p| {
-                (
-                    p.package.to_string(),
-                    p.next.as_ref().map(|v| v.to_string()),
-                    p.level,
-                )
-            })
-            .collect();
+        vcs.commit_files("ci: pipeline", &[(".ci/x.yml", "r")]);
+        let plan = plan(
+            &vcs,
+            &config(&[
+                ("a", "packages/a"),
+                ("b", "packages/b"),
+                ("c", "packages/c"),
+                ("zero", "packages/zero"),
+            ]),
+        )
+        .await
+        .expect("plan");
         assert_eq!(
-            summary,
+            summary(&plan),
             [
-                ("web".into(), Some("1.3.0".into()), BumpLevel::Minor),
-                ("api".into(), Some("0.5.0".into()), BumpLevel::Major),
-                ("cli".into(), None, BumpLevel::None),
+                s("a", Some("2.0.0")),
+                s("b", Some("1.1.1")),
+                s("c", None),
+                s("zero", Some("0.4.0"))
             ]
+        );
+        assert_eq!(
+            plan.packages[1]
+                .current_tag
+                .as_ref()
+                .map(|t| t.to_string())
+                .as_deref(),
+            Some("b@v1.1.0")
+        );
+        assert_eq!(
+            plan.packages[1].reasons.len(),
+            1,
+            "b's feat before its 1.1.0 release is not counted again"
         );
         assert_eq!(
             plan.packages[0]
@@ -277,40 +917,271 @@ mod tests {
                 .as_ref()
                 .map(|t| t.to_string())
                 .as_deref(),
-            Some("web@v1.3.0")
+            Some("a@v2.0.0")
         );
-        assert_eq!(plan.packages[0].reasons.len(), 2);
+        assert_eq!(
+            plan.commits_walked, 6,
+            "one walk, down to the common ancestor of the tags"
+        );
+    }
+
+    #[tokio::test]
+    async fn first_releases_use_the_manifest_version() {
+        let vcs = InMemoryVcs::new();
+        vcs.commit_files(
+            "chore: import",
+            &[
+                (
+                    "web/package.json",
+                    "{\"name\": \"web\", \"version\": \"2.4.0\"}",
+                ),
+                ("cli/x", "1"),
+            ],
+        );
+        let plan = plan(&vcs, &config(&[("web", "web"), ("cli", "cli")]))
+            .await
+            .expect("plan");
+        assert_eq!(
+            summary(&plan),
+            [s("web", Some("2.4.0")), s("cli", Some("0.1.0"))]
+        );
+        assert!(plan.packages[0].reasons.contains(&Reason::FirstRelease));
+    }
+
+    #[tokio::test]
+    async fn fragments_name_packages_and_win_over_commits() {
+        let vcs = InMemoryVcs::new();
+        vcs.commit_files("chore: import", &[("a/x", "1"), ("b/x", "1")]);
+        tag(&vcs, "a@v1.0.0").await;
+        tag(&vcs, "b@v1.0.0").await;
+        vcs.commit_files("feat(a): big", &[("a/y", "1")]);
+        vcs.commit_files(
+            "docs: fragment",
+            &[
+                (
+                    "changelog.d/7.changed.md",
+                    "---\na: patch\nb: major\n---\nReworked the storage format\n",
+                ),
+                (
+                    "changelog.d/8.fixed.md",
+                    "no front matter, ignored by the planner\n",
+                ),
+            ],
+        );
+        let plan = plan(&vcs, &config(&[("a", "a"), ("b", "b")]))
+            .await
+            .expect("plan");
+        assert_eq!(
+            summary(&plan),
+            [s("a", Some("1.0.1")), s("b", Some("2.0.0"))]
+        );
+        assert_eq!(plan.fragments.len(), 1);
+        assert_eq!(
+            plan.packages[1].entries[0].text,
+            "Reworked the storage format"
+        );
+
+        vcs.commit_files(
+            "docs: bad fragment",
+            &[("changelog.d/9.fixed.md", "---\nnope: patch\n---\nx\n")],
+        );
+        let err = super::plan(&vcs, &config(&[("a", "a"), ("b", "b")]))
+            .await
+            .expect_err("unknown package");
+        assert!(
+            err.to_string().contains("\"nope\" is not a [[package]]"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn release_as_pins_a_version() {
+        let vcs = InMemoryVcs::new();
+        vcs.commit_files("chore: import", &[("a/x", "1")]);
+        tag(&vcs, "a@v1.0.0").await;
+        vcs.commit_files(
+            "chore(a): prepare 3.0\n\nRelease-As: 3.0.0",
+            &[("a/y", "1")],
+        );
+        let plan = plan(&vcs, &config(&[("a", "a")])).await.expect("plan");
+        assert_eq!(summary(&plan), [s("a", Some("3.0.0"))]);
+    }
+
+    #[tokio::test]
+    async fn fixed_and_linked_groups() {
+        let vcs = InMemoryVcs::new();
+        vcs.commit_files(
+            "chore: import",
+            &[
+                ("a/x", "1"),
+                ("b/x", "1"),
+                ("c/x", "1"),
+                ("d/x", "1"),
+                ("e/x", "1"),
+            ],
+        );
+        for t in ["core@v1.0.0", "c@v1.2.0", "d@v1.0.0", "e@v1.0.0"] {
+            tag(&vcs, t).await;
+        }
+        vcs.commit_files("fix(a): only a", &[("a/y", "1")]);
+        vcs.commit_files("feat(c): c", &[("c/y", "1")]);
+        vcs.commit_files("fix(d): d", &[("d/y", "1")]);
+        let mut c = config(&[("a", "a"), ("b", "b"), ("c", "c"), ("d", "d"), ("e", "e")]);
+        c.packages[0].tag = "core@v{version}".into();
+        c.packages[1].tag = "core@v{version}".into();
+        c.groups.push(GroupConfig {
+            name: "core".into(),
+            kind: GroupKind::Fixed,
+            packages: vec!["a".into(), "b".into()],
+            tag: "{package}@v{version}".into(),
+        });
+        c.groups.push(GroupConfig {
+            name: "tools".into(),
+            kind: GroupKind::Linked,
+            packages: vec!["c".into(), "d".into(), "e".into()],
+            tag: "{package}@v{version}".into(),
+        });
+        let plan = plan(&vcs, &c).await.expect("plan");
+        assert_eq!(
+            summary(&plan),
+            [
+                s("a", Some("1.0.1")),
+                s("b", Some("1.0.1")),
+                s("c", Some("1.3.0")),
+                s("d", Some("1.3.0")),
+                s("e", None)
+            ]
+        );
+        let tags: Vec<Option<String>> = plan
+            .packages
+            .iter()
+            .map(|p| p.next_tag.as_ref().map(|t| t.to_string()))
+            .collect();
+        assert_eq!(
+            tags[..2],
+            [Some("core@v1.0.1".to_string()), None],
+            "a fixed group has one tag"
+        );
+    }
+
+    #[tokio::test]
+    async fn dependents_are_bumped_and_requirements_rewritten_in_every_ecosystem() {
+        let vcs = InMemoryVcs::new();
+        vcs.commit_files(
+            "chore: import",
+            &[
+                ("ui/package.json", "{\"name\": \"@acme/ui\", \"version\": \"1.4.0\"}"),
+                ("web/package.json", "{\"name\": \"@acme/web\", \"version\": \"2.0.0\", \"dependencies\": {\"@acme/ui\": \"^1.4.0\"}}"),
+                ("core/Cargo.toml", "[package]\nname = \"acme-core\"\nversion = \"0.3.0\"\n"),
+                ("cli/Cargo.toml", "[package]\nname = \"acme-cli\"\nversion = \"0.1.0\"\n[dependencies]\nacme-core = { path = \"../core\", version = \"0.3\" }\n"),
+                ("model/pyproject.toml", "[project]\nname = \"acme_model\"\nversion = \"1.0.0\"\n"),
+                ("api/pyproject.toml", "[project]\nname = \"acme-api\"\nversion = \"1.0.0\"\ndependencies = [\"acme-model>=1.0,<2\"]\n"),
+                ("docs/package.json", "{\"name\": \"docs\", \"version\": \"1.0.0\", \"dependencies\": {\"@acme/ui\": \"*\"}}"),
+            ],
+        );
+        for t in [
+            "ui@v1.4.0",
+            "web@v2.0.0",
+            "core@v0.3.0",
+            "cli@v0.1.0",
+            "model@v1.0.0",
+            "api@v1.0.0",
+            "docs@v1.0.0",
+        ] {
+            tag(&vcs, t).await;
+        }
+        vcs.commit_files("feat(ui)!: new theme API", &[("ui/theme.js", "1")]);
+        vcs.commit_files("feat(core)!: new config", &[("core/src.rs", "1")]);
+        vcs.commit_files("feat(model)!: v2 schema", &[("model/m.py", "1")]);
+        let c = config(&[
+            ("ui", "ui"),
+            ("web", "web"),
+            ("core", "core"),
+            ("cli", "cli"),
+            ("model", "model"),
+            ("api", "api"),
+            ("docs", "docs"),
+        ]);
+        let plan = plan(&vcs, &c).await.expect("plan");
+        assert_eq!(
+            summary(&plan),
+            [
+                s("ui", Some("2.0.0")),
+                s("web", Some("2.0.1")),
+                s("core", Some("0.4.0")),
+                s("cli", Some("0.1.1")),
+                s("model", Some("2.0.0")),
+                s("api", Some("1.0.1")),
+                s("docs", None)
+            ]
+        );
+        let update = |i: usize| {
+            plan.packages[i]
+                .requirement_updates
+                .iter()
+                .map(|u| (u.from.clone(), u.to.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(update(1), [("^1.4.0".to_string(), "^2.0.0".to_string())]);
+        assert_eq!(update(3), [("0.3".to_string(), "0.4.0".to_string())]);
+        assert_eq!(update(5), [(">=1.0,<2".to_string(), ">=2.0.0".to_string())]);
+        assert!(
+            matches!(&plan.packages[1].reasons[0], Reason::Dependency { package, .. } if package == "ui")
+        );
+    }
+
+    #[tokio::test]
+    async fn dependency_cycles_are_named() {
+        let vcs = InMemoryVcs::new();
+        vcs.commit_files(
+            "chore: import",
+            &[
+                (
+                    "a/package.json",
+                    "{\"name\": \"a\", \"version\": \"1.0.0\", \"dependencies\": {\"b\": \"^1\"}}",
+                ),
+                (
+                    "b/package.json",
+                    "{\"name\": \"b\", \"version\": \"1.0.0\", \"dependencies\": {\"a\": \"^1\"}}",
+                ),
+            ],
+        );
+        let err = plan(&vcs, &config(&[("a", "a"), ("b", "b")]))
+            .await
+            .expect_err("cycle");
+        assert!(
+            err.to_string()
+                .contains("internal dependency cycle: a → b → a"),
+            "{err}"
+        );
     }
 
     #[tokio::test]
     async fn shallow_clones_are_refused_with_the_fix() {
         let vcs = InMemoryVcs::new();
-        vcs.commit_files("feat: x", &[("a", "a")]);
+        vcs.commit_files("feat: x", &[("a/x", "a")]);
         vcs.set_shallow(true);
-        let err = plan(&vcs, &[spec("a", "a")], &PlanOptions::default())
+        let err = plan(&vcs, &config(&[("a", "a")]))
             .await
             .expect_err("shallow");
         assert!(err.to_string().contains("git fetch --unshallow"), "{err}");
     }
 
-    #[test]
-    fn tags_match_templates_exactly() {
-        let s = spec("web", "packages/web");
-        let v = |t: &str| {
-            s.version_of_tag(&TagName::new(t).expect("valid"))
-                .map(|v| v.to_string())
-        };
-        assert_eq!(v("web@v1.2.3").as_deref(), Some("1.2.3"));
-        assert_eq!(v("web@v1.2.3-rc.1").as_deref(), Some("1.2.3-rc.1"));
-        assert_eq!(v("website@v1.2.3"), None);
-        assert_eq!(v("web@1.2.3"), None);
-        assert_eq!(v("web@vnext"), None);
-        let root = spec("app", "app").with_tag_template("v{version}");
-        assert_eq!(
-            root.version_of_tag(&TagName::new("v2.0.0").expect("valid"))
-                .map(|v| v.to_string())
-                .as_deref(),
-            Some("2.0.0")
-        );
+    #[tokio::test]
+    async fn tags_not_following_the_template_are_ignored() {
+        let vcs = InMemoryVcs::new();
+        vcs.commit_files("chore: import", &[("web/x", "1")]);
+        for t in [
+            "web@v1.0.0",
+            "website@v9.0.0",
+            "web@vnext",
+            "web-1.5.0",
+            "v3.0.0",
+        ] {
+            tag(&vcs, t).await;
+        }
+        vcs.commit_files("fix(web): x", &[("web/y", "1")]);
+        let plan = plan(&vcs, &config(&[("web", "web")])).await.expect("plan");
+        assert_eq!(summary(&plan), [s("web", Some("1.0.1"))]);
     }
 }

@@ -56,10 +56,10 @@ pub struct ReleasePlan {
     pub current: Option<String>,
     /// Where the current version was read (a tag name or a file).
     pub current_source: Option<String>,
-    /// The new version.
+    /// The new version (independent mode: the new tags, comma-separated).
     pub next: String,
-    /// The new version's canonical form.
-    pub next_canonical: Staged,
+    /// The new version's canonical form (lockstep mode).
+    pub next_canonical: Option<Staged>,
     /// Whether it is a pre-release.
     pub prerelease: bool,
     /// Whether the changelog's `[Unreleased]` section is rotated.
@@ -70,8 +70,10 @@ pub struct ReleasePlan {
     pub tags: Vec<PlannedTag>,
     /// File changes, sorted by path.
     pub edits: Vec<FileEdit>,
-    /// The tag of the previous release, if any.
+    /// The tag of the previous release, if any (lockstep mode).
     pub previous_tag: Option<TagName>,
+    /// Independent mode: every package's plan (empty in lockstep mode).
+    pub packages: Vec<crate::plan::PackagePlan>,
 }
 
 /// What to release.
@@ -138,6 +140,14 @@ pub async fn prepare(
 ) -> Result<Option<ReleasePlan>, CoreError> {
     let config = input.config;
     config.validate()?;
+    if config.release.mode == crate::config::Mode::Independent {
+        if input.what.is_some() {
+            return Err(CoreError::Config(
+                "release.mode = \"independent\": each package's level comes from its commits and fragments; drop <what> (or pin one package with a `Release-As: x.y.z` footer or a fragment)".into(),
+            ));
+        }
+        return prepare_independent(vcs, input).await;
+    }
     if vcs.is_shallow().await? {
         return Err(CoreError::Repository("the repository is a shallow clone: tags and history since the last release may be missing; run `git fetch --unshallow --tags` (CI: fetch-depth: 0)".into()));
     }
@@ -371,13 +381,14 @@ async fn plan_for(
         current: current_version,
         current_source,
         next: next_text,
-        next_canonical: next.clone(),
+        next_canonical: Some(next.clone()),
         prerelease,
         rotate_changelog,
         commit_message: template::render(&config.release.commit_message, &vars)?,
         tags,
         edits,
         previous_tag,
+        packages: Vec::new(),
     })
 }
 
@@ -491,6 +502,196 @@ async fn changelog_edits(
         });
     }
     Ok(edits)
+}
+
+/// Independent mode: one release commit for every package that has something to
+/// release, each with its own version, files, changelog and tag.
+async fn prepare_independent(
+    vcs: &dyn Vcs,
+    input: &ReleaseInput<'_>,
+) -> Result<Option<ReleasePlan>, CoreError> {
+    let config = input.config;
+    let scheme = config.release.scheme;
+    let mplan = crate::plan::plan(vcs, config).await?;
+    if mplan.releases().next().is_none() {
+        return Ok(None);
+    }
+    let branch = vcs.current_branch().await?;
+    // path → (before, after), so several changes to one file compose.
+    let mut files: std::collections::BTreeMap<RepoPath, (Option<String>, Option<String>)> =
+        std::collections::BTreeMap::new();
+    async fn load(
+        vcs: &dyn Vcs,
+        files: &mut std::collections::BTreeMap<RepoPath, (Option<String>, Option<String>)>,
+        path: &RepoPath,
+    ) -> Result<Option<String>, CoreError> {
+        if let Some((_, after)) = files.get(path) {
+            return Ok(after.clone());
+        }
+        let text = match vcs.read_worktree(path).await? {
+            Some(b) => Some(
+                String::from_utf8(b)
+                    .map_err(|_| CoreError::Config(format!("{path}: not UTF-8 text")))?,
+            ),
+            None => None,
+        };
+        files.insert(path.clone(), (text.clone(), text.clone()));
+        Ok(text)
+    }
+    let mut tags = Vec::new();
+    let prerelease_any = mplan.releases().any(|p| {
+        p.next
+            .as_deref()
+            .and_then(|n| scheme.staged(n).ok())
+            .is_some_and(|v| v.is_prerelease())
+    });
+    for (pc, p) in config.packages.iter().zip(&mplan.packages) {
+        let Some(next) = &p.next else { continue };
+        let v = scheme.staged(next)?;
+        let vars = Vars {
+            version: &v,
+            scheme,
+            package: Some(&pc.name),
+        };
+        for f in config
+            .files
+            .iter()
+            .filter(|f| f.package.as_deref() == Some(pc.name.as_str()))
+        {
+            let path = RepoPath::new(&f.path)?;
+            let before = load(vcs, &mut files, &path).await?.ok_or_else(|| {
+                CoreError::Config(format!("[[file]] {}: the file does not exist", f.path))
+            })?;
+            let version = template::render(&f.format, &vars)?;
+            let after = manifest::write_version(
+                f.effective_kind()?,
+                &f.path,
+                &before,
+                manifest::Bump {
+                    version: &version,
+                    released: &[],
+                },
+                f.pattern.as_deref(),
+            )?;
+            files.entry(path).or_default().1 = Some(after);
+        }
+        for u in &p.requirement_updates {
+            let kind = crate::config::FileKind::detect(u.file.as_str())
+                .ok_or_else(|| CoreError::Config(format!("{}: unknown manifest", u.file)))?;
+            let before = load(vcs, &mut files, &u.file).await?.unwrap_or_default();
+            let after = manifest::dependencies::rewrite(
+                kind,
+                u.file.as_str(),
+                &before,
+                &u.dependency,
+                &u.to,
+            )?;
+            files.entry(u.file.clone()).or_default().1 = Some(after);
+        }
+        if config.changelog.enabled {
+            let path = RepoPath::new(if pc.path == "." {
+                config.changelog.path.clone()
+            } else {
+                format!("{}/CHANGELOG.md", pc.path.trim_end_matches('/'))
+            })?;
+            let doc = load(vcs, &mut files, &path).await?.unwrap_or_default();
+            let mut entries = p.entries.clone();
+            for r in &p.reasons {
+                if let crate::plan::Reason::Dependency {
+                    package, version, ..
+                } = r
+                {
+                    entries.push(Entry {
+                        kind: "changed".into(),
+                        text: format!("Updated dependency {package} to {version}"),
+                    });
+                }
+            }
+            if entries.is_empty() {
+                entries.push(Entry {
+                    kind: "changed".into(),
+                    text: format!("Released {next}"),
+                });
+            }
+            let mut after = kac::add_unreleased(&doc, &entries, &config.changelog.kinds);
+            if !v.is_prerelease() || config.release.rotate_prerelease {
+                let tag = p
+                    .next_tag
+                    .as_ref()
+                    .map(|t| t.to_string())
+                    .unwrap_or_default();
+                let links = kac::Links {
+                    compare_url: config.changelog.compare_url.as_deref(),
+                    previous_tag: p.current_tag.as_ref().map(|t| t.as_str()),
+                    tag: &tag,
+                };
+                after = kac::rotate(&after, next, &input.date, links);
+            }
+            files.entry(path).or_default().1 = Some(after);
+        }
+        if let Some(tag) = &p.next_tag {
+            let reasons: Vec<String> = p
+                .reasons
+                .iter()
+                .map(|r| match r {
+                    crate::plan::Reason::Commit { subject, .. } => format!("- {subject}"),
+                    crate::plan::Reason::Fragment { file, .. } => format!("- fragment {file}"),
+                    crate::plan::Reason::Dependency {
+                        package, version, ..
+                    } => format!("- dependency {package} updated to {version}"),
+                    crate::plan::Reason::ReleaseAs { version, .. } => {
+                        format!("- Release-As: {version}")
+                    }
+                    crate::plan::Reason::Group { group } => {
+                        format!("- released with group {group}")
+                    }
+                    crate::plan::Reason::FirstRelease => "- first release".to_string(),
+                })
+                .collect();
+            let since = p
+                .current_tag
+                .as_ref()
+                .map_or("the first commit".to_string(), |t| t.to_string());
+            tags.push(PlannedTag {
+                name: tag.clone(),
+                message: format!(
+                    "{tag}\n\nChanges since {since}:\n\n{}\n",
+                    reasons.join("\n")
+                ),
+            });
+        }
+    }
+    for f in &mplan.fragments {
+        let before = load(vcs, &mut files, f).await?;
+        files.insert(f.clone(), (before, None));
+    }
+    let edits: Vec<FileEdit> = files
+        .into_iter()
+        .filter(|(_, (b, a))| b != a)
+        .map(|(path, (before, after))| FileEdit {
+            path,
+            before,
+            after,
+        })
+        .collect();
+    let names: Vec<String> = tags.iter().map(|t| t.name.to_string()).collect();
+    Ok(Some(ReleasePlan {
+        schema_version: RELEASE_PLAN_SCHEMA_VERSION,
+        head: mplan.head.clone(),
+        branch,
+        scheme,
+        current: None,
+        current_source: None,
+        next: names.join(", "),
+        next_canonical: None,
+        prerelease: prerelease_any,
+        rotate_changelog: config.changelog.enabled,
+        commit_message: format!("chore(release): {}", names.join(", ")),
+        tags,
+        edits,
+        previous_tag: None,
+        packages: mplan.packages,
+    }))
 }
 
 impl ReleasePlan {

@@ -245,6 +245,9 @@ impl PushRequest {
 ///    fails with `AlreadyExists`. Credentials never appear in errors.
 /// 12. `is_shallow` tells whether history is truncated (results of `walk` would be
 ///    incomplete).
+/// 13. `merge_base(commits)` returns a best common ancestor of all the commits (one
+///    that is not an ancestor of another common ancestor), `None` when they share no
+///    history; of one commit, that commit. Unknown commits fail with `NotFound`.
 #[async_trait]
 pub trait Vcs: Send + Sync + fmt::Debug + 'static {
     /// The commit HEAD points at.
@@ -311,4 +314,31 @@ pub trait Vcs: Send + Sync + fmt::Debug + 'static {
 
     /// Whether the history is shallow.
     async fn is_shallow(&self) -> PortResult<bool>;
+
+    /// A best common ancestor of all `commits` (added in 0.1.1 with a default built
+    /// on `walk`; adapters override it with their native merge-base).
+    async fn merge_base(&self, commits: &[CommitId]) -> PortResult<Option<CommitId>> {
+        let Some((first, rest)) = commits.split_first() else {
+            return Ok(None);
+        };
+        let mut common: Option<std::collections::HashSet<CommitId>> = None;
+        for c in rest {
+            let ancestors: std::collections::HashSet<CommitId> = self
+                .walk(&WalkRequest::from(c.clone()))
+                .await?
+                .into_iter()
+                .map(|i| i.id)
+                .collect();
+            common = Some(match common {
+                None => ancestors,
+                Some(prev) => prev.intersection(&ancestors).cloned().collect(),
+            });
+        }
+        // Children come before parents, so the first common commit is a best one.
+        let order = self.walk(&WalkRequest::from(first.clone())).await?;
+        Ok(order
+            .into_iter()
+            .map(|i| i.id)
+            .find(|id| common.as_ref().is_none_or(|set| set.contains(id))))
+    }
 }

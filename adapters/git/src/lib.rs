@@ -905,4 +905,24 @@ impl Vcs for GitVcs {
     async fn is_shallow(&self) -> PortResult<bool> {
         self.with_repo(|repo| Ok(repo.is_shallow())).await
     }
+
+    async fn merge_base(&self, commits: &[CommitId]) -> PortResult<Option<CommitId>> {
+        let commits = commits.to_vec();
+        self.with_repo(move |repo| {
+            let mut oids = Vec::with_capacity(commits.len());
+            for c in &commits {
+                oids.push(find_commit(repo, c)?.id());
+            }
+            match oids.as_slice() {
+                [] => Ok(None),
+                [one] => Ok(Some(to_commit_id(*one)?)),
+                many => match repo.merge_base_many(many) {
+                    Ok(oid) => Ok(Some(to_commit_id(oid)?)),
+                    Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+                    Err(e) => Err(git_error("cannot compute the merge base".to_string(), e)),
+                },
+            }
+        })
+        .await
+    }
 }

@@ -260,6 +260,8 @@ pub async fn run_all(vcs: &dyn Vcs, remote: Option<&dyn Vcs>) {
         "10: moved"
     );
 
+    merge_base(vcs).await;
+
     // 11: push
     if let Some(remote) = remote {
         vcs.push(
@@ -302,4 +304,47 @@ pub async fn run_all(vcs: &dyn Vcs, remote: Option<&dyn Vcs>) {
             assert_eq!((s.ahead, s.behind), (0, 0), "11: in sync after push");
         }
     }
+}
+
+/// Clause 13, on a repository prepared by [`run_all`] or any with at least two
+/// commits on `main`: merge bases of a commit with its ancestors and of branches.
+pub async fn merge_base(vcs: &dyn Vcs) {
+    let walk = vcs
+        .walk(&WalkRequest::from(
+            vcs.resolve("main").await.expect("13: main"),
+        ))
+        .await
+        .expect("13: walk");
+    let (newest, oldest) = (walk[0].id.clone(), walk[walk.len() - 1].id.clone());
+    assert_eq!(
+        vcs.merge_base(&[]).await.expect("13"),
+        None,
+        "13: of nothing"
+    );
+    assert_eq!(
+        vcs.merge_base(std::slice::from_ref(&newest))
+            .await
+            .expect("13"),
+        Some(newest.clone()),
+        "13: of one commit"
+    );
+    assert_eq!(
+        vcs.merge_base(&[newest.clone(), oldest.clone()])
+            .await
+            .expect("13"),
+        Some(oldest.clone()),
+        "13: with an ancestor"
+    );
+    assert_eq!(
+        vcs.merge_base(&[oldest.clone(), newest.clone(), newest.clone()])
+            .await
+            .expect("13"),
+        Some(oldest),
+        "13: order does not matter"
+    );
+    let unknown = ferry_ports::CommitId::new("e".repeat(40)).expect("valid");
+    assert!(
+        vcs.merge_base(&[newest, unknown]).await.is_err(),
+        "13: unknown commit"
+    );
 }
