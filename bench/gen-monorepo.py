@@ -60,6 +60,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--idle", type=int, default=0,
                    help="the last K packages are never touched after their tag, so the "
                         "expectation contains some level-none packages (default 0)")
+    p.add_argument("--single", action="store_true",
+                   help="a single-package repository: one package at the repository root "
+                        "(path \".\"), files at the top level; implies --packages 1")
     p.add_argument("--out", required=True, help="directory to create (must not exist or be empty)")
     a = p.parse_args(argv)
     if a.packages < 1:
@@ -108,13 +111,21 @@ class Stream:
             self.size = 0
 
 
+SINGLE = False
+
+
+def pdir(name: str) -> str:
+    """Where a package's files live: packages/<name>/, or the root when --single."""
+    return "" if SINGLE else f"packages/{name}/"
+
+
 def ferry_toml(names: list[str]) -> str:
     out = ['[release]', 'mode = "independent"', '', '[changelog]', 'enabled = false', '']
     for n in names:
-        out += ['[[package]]', f'name = "{n}"', f'path = "packages/{n}"',
+        out += ['[[package]]', f'name = "{n}"', f'path = "{pdir(n).rstrip("/") or "."}"',
                 '# tag defaults to "{package}@v{version}"', '']
     for n in names:
-        out += ['[[file]]', f'path = "packages/{n}/package.json"', f'package = "{n}"', '']
+        out += ['[[file]]', f'path = "{pdir(n)}package.json"', f'package = "{n}"', '']
     return "\n".join(out)
 
 
@@ -123,6 +134,10 @@ def index_js(name: str, rev: int) -> str:
 
 
 def generate(a: argparse.Namespace) -> dict:
+    global SINGLE
+    SINGLE = a.single
+    if a.single:
+        a.packages = 1
     width = max(3, len(str(a.packages - 1)))
     names = [f"pkg-{i:0{width}d}" for i in range(a.packages)]
     active = a.packages - a.idle  # packages 0..active-1 may be touched
@@ -153,8 +168,8 @@ def generate(a: argparse.Namespace) -> dict:
     s.file(".ci/x.yml", "jobs: {}\n")
     s.file("ferry.toml", ferry_toml(names))
     for n in names:
-        s.file(f"packages/{n}/package.json", json.dumps({"name": n, "version": "1.0.0"}) + "\n")
-        s.file(f"packages/{n}/src/index.js", index_js(n, 0))
+        s.file(f"{pdir(n)}package.json", json.dumps({"name": n, "version": "1.0.0"}) + "\n")
+        s.file(f"{pdir(n)}src/index.js", index_js(n, 0))
     s.raw("\n")
 
     # One annotated tag per package at commit 1.
@@ -202,10 +217,10 @@ def generate(a: argparse.Namespace) -> dict:
                 s.file(".ci/x.yml", f"jobs: {{}}\n# revision {i}\n")
         for p in sorted(pkgs):
             n = names[p]
-            s.file(f"packages/{n}/src/index.js", index_js(n, i))
+            s.file(f"{pdir(n)}src/index.js", index_js(n, i))
             if rng.random() < 0.05:  # a new file, in one of ~30 subdirectories
                 sub = rng.choice(WORDS)
-                s.file(f"packages/{n}/src/{sub}/{sub}-{i}.js", f"export default {i};\n")
+                s.file(f"{pdir(n)}src/{sub}/{sub}-{i}.js", f"export default {i};\n")
             touches[p] += 1
             if lvl > level[p]:
                 level[p] = lvl

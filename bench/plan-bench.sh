@@ -11,7 +11,7 @@
 #   RUNS=3            timed runs per command (the median is reported)
 #   BENCH_OUT=dir     cache of generated repositories (default bench/out)
 #   BENCH_TIMER=time|python   how to measure (default: /usr/bin/time if installed)
-#   SINGLE=0          skip the single-package case (1 package x 10000 commits)
+#   SINGLE=0          skip the single-package case (a one-package repository, 10000 commits)
 #
 # Exit status: 0 when every command ran, even if a performance target is missed (this
 # is a report); 1 when a command failed (generation, build, git, ferry); 3 when every
@@ -121,13 +121,13 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int(
 # was made by this very generator with the same arguments and is still at its HEAD);
 # sets REPO_DIR, REPO, EXPECTED.
 ensure_repo() {
-    local p=$1 c=$2
-    REPO_DIR="$OUT/${p}x${c}"
+    local p=$1 c=$2 extra=${3:-}
+    REPO_DIR="$OUT/${p}x${c}${extra:+-single}"
     [ "$SEED" = 1 ] || REPO_DIR="$REPO_DIR-s$SEED"
     REPO="$REPO_DIR/repo"
     EXPECTED="$REPO.expected.json"
     local stamp
-    stamp="$(sha256sum "$GEN" | cut -c1-16) packages=$p commits=$c seed=$SEED"
+    stamp="$(sha256sum "$GEN" | cut -c1-16) packages=$p commits=$c seed=$SEED $extra"
     if [ -f "$REPO_DIR/stamp" ] && [ "$(cat "$REPO_DIR/stamp")" = "$stamp" ] \
         && [ -f "$EXPECTED" ] \
         && [ "$(git -C "$REPO" rev-parse -q --verify HEAD 2>/dev/null)" = \
@@ -138,7 +138,7 @@ ensure_repo() {
     rm -rf "$REPO_DIR"
     mkdir -p "$REPO_DIR"
     note "generating $REPO ($p packages x $c commits, seed $SEED)"
-    python3 "$GEN" --packages "$p" --commits "$c" --seed "$SEED" --out "$REPO" \
+    python3 "$GEN" --packages "$p" --commits "$c" --seed "$SEED" $extra --out "$REPO" \
         || die "generation failed"
     echo "$stamp" >"$REPO_DIR/stamp"
 }
@@ -190,7 +190,8 @@ for c in "${sizes[@]}"; do
 done
 
 if [ "$SINGLE" != 0 ]; then
-    ensure_repo 1 "$SINGLE_COMMITS"
+    # A single-package repository: the package is the whole repository (path ".").
+    ensure_repo 1 "$SINGLE_COMMITS" --single
     note "measuring 1 package x $SINGLE_COMMITS commits ($RUNS runs each)"
     bench_repo
     single_ms=$(awk -v s="$FERRY_S" 'BEGIN { printf "%.1f", s * 1000 }')

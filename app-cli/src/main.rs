@@ -24,7 +24,23 @@ pub mod exit {
     pub const PARTIAL: u8 = 3;
 }
 
+/// `println!` that ends the program quietly when stdout is closed (`ferry plan --json | head`).
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        if let Err(e) = writeln!(out, $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+            panic!("failed printing to stdout: {e}");
+        }
+    }};
+}
+
 fn main() -> ExitCode {
+    ferry_git::skip_object_hash_verification();
     let args = cli::Cli::parse();
     output::init_logging(args.global.verbose, args.global.quiet);
     match cli::run(args) {

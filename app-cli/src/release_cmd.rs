@@ -191,10 +191,10 @@ fn print_table(plan: &ferry_core::plan::Plan) {
     };
     let (w0, w1, w2) = (width(0), width(1), width(2));
     for r in std::iter::once(&header).chain(&rows) {
-        println!("{:w0$}  {:w1$}  {:w2$}  {}", r[0], r[1], r[2], r[3]);
+        crate::outln!("{:w0$}  {:w1$}  {:w2$}  {}", r[0], r[1], r[2], r[3]);
     }
     let n = plan.releases().count();
-    println!(
+    crate::outln!(
         "\n{n} of {} packages to release ({} commits read)",
         plan.packages.len(),
         plan.commits_walked
@@ -215,13 +215,13 @@ pub fn plan(opts: &RepoOpts, args: PlanArgs, json_out: bool) -> anyhow::Result<u
             if let Some(plan) =
                 rt.block_on(release::prepare(&ctx.vcs, &input(&ctx.loaded.config, None)))?
             {
-                println!("{}", serde_json::to_string_pretty(&plan)?);
+                crate::outln!("{}", serde_json::to_string_pretty(&plan)?);
                 return Ok(exit::OK);
             }
         }
         let mplan = rt.block_on(ferry_core::plan::plan(&ctx.vcs, &ctx.loaded.config))?;
         if json_out {
-            println!("{}", serde_json::to_string_pretty(&mplan)?);
+            crate::outln!("{}", serde_json::to_string_pretty(&mplan)?);
         } else {
             print_table(&mplan);
         }
@@ -231,28 +231,30 @@ pub fn plan(opts: &RepoOpts, args: PlanArgs, json_out: bool) -> anyhow::Result<u
     match plan {
         None => {
             if json_out {
-                println!(
+                crate::outln!(
                     "{}",
                     json!({"schema_version": 1, "release": null, "reason": "nothing to release"})
                 );
             } else {
-                println!("nothing to release: no feat/fix/breaking commit since the last release");
+                crate::outln!(
+                    "nothing to release: no feat/fix/breaking commit since the last release"
+                );
             }
         }
         Some(plan) => {
             if json_out {
-                println!("{}", serde_json::to_string_pretty(&plan)?);
+                crate::outln!("{}", serde_json::to_string_pretty(&plan)?);
             } else {
-                print!("{}", summary(&plan, "suggested"));
-                println!("  commit  : {}", plan.commit_message);
-                println!("  files   :");
+                crate::outln!("{}", summary(&plan, "suggested").trim_end());
+                crate::outln!("  commit  : {}", plan.commit_message);
+                crate::outln!("  files   :");
                 for e in &plan.edits {
                     let what = match (&e.before, &e.after) {
                         (None, _) => "create",
                         (_, None) => "delete",
                         _ => "edit",
                     };
-                    println!("    {what:6} {}", e.path);
+                    crate::outln!("    {what:6} {}", e.path);
                 }
             }
         }
@@ -370,7 +372,7 @@ pub fn release(opts: &RepoOpts, args: ReleaseArgs, json_out: bool) -> anyhow::Re
                 Some(p) => p,
                 None => {
                     if json_out {
-                        println!(
+                        crate::outln!(
                             "{}",
                             json!({"schema_version": 1, "released": false, "reason": "nothing to release"})
                         );
@@ -385,11 +387,11 @@ pub fn release(opts: &RepoOpts, args: ReleaseArgs, json_out: bool) -> anyhow::Re
 
     if args.dry_run {
         if json_out {
-            println!("{}", serde_json::to_string_pretty(&plan)?);
+            crate::outln!("{}", serde_json::to_string_pretty(&plan)?);
         } else {
-            print!("{}", summary(&plan, "suggested"));
-            println!("  commit  : {}\n", plan.commit_message);
-            print!("{}", plan.diff());
+            crate::outln!("{}", summary(&plan, "suggested").trim_end());
+            crate::outln!("  commit  : {}\n", plan.commit_message);
+            crate::outln!("{}", plan.diff().trim_end());
         }
         return Ok(exit::OK);
     }
@@ -470,7 +472,7 @@ pub fn release(opts: &RepoOpts, args: ReleaseArgs, json_out: bool) -> anyhow::Re
         );
     }
     if json_out {
-        println!(
+        crate::outln!(
             "{}",
             json!({"schema_version": 1, "released": true, "version": plan.next, "commit": outcome.commit, "tags": outcome.tags, "pushed": pushed})
         );
@@ -505,7 +507,7 @@ pub fn config_show(opts: &RepoOpts, json_out: bool) -> anyhow::Result<u8> {
     if json_out {
         let sources: serde_json::Map<String, serde_json::Value> =
             rows.iter().map(|(k, _, o)| (k.clone(), json!(o))).collect();
-        println!(
+        crate::outln!(
             "{}",
             serde_json::to_string_pretty(
                 &json!({"schema_version": 1, "file": ctx.loaded.file, "file_exists": ctx.loaded.file_exists, "config": ctx.loaded.config, "sources": sources})
@@ -520,7 +522,7 @@ pub fn config_show(opts: &RepoOpts, json_out: bool) -> anyhow::Result<u8> {
             .unwrap_or(0);
         for (k, v, origin) in rows {
             let line = format!("{k} = {v}");
-            println!("{line:width$}  # {origin}");
+            crate::outln!("{line:width$}  # {origin}");
         }
     }
     Ok(exit::OK)

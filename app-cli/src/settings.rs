@@ -16,9 +16,6 @@ pub struct Loaded {
     pub file_exists: bool,
 }
 
-/// Environment variables that are not configuration keys.
-const NOT_KEYS: [&str; 2] = ["log", "assume_yes"];
-
 pub fn load(root: &Path, file: Option<&Path>, sets: &[String]) -> anyhow::Result<Loaded> {
     let path = file
         .map(Path::to_path_buf)
@@ -32,8 +29,10 @@ pub fn load(root: &Path, file: Option<&Path>, sets: &[String]) -> anyhow::Result
         figment = figment.merge(Toml::file_exact(&path));
     }
     figment = figment.merge(
+        // Only `FERRY_<SECTION>__<KEY>` names are configuration; `FERRY_LOG`,
+        // `FERRY_ASSUME_YES` and variables of other tools are not.
         Env::prefixed("FERRY_")
-            .filter(|k| !NOT_KEYS.contains(&k.as_str()))
+            .filter(|k| k.as_str().contains("__"))
             .split("__"),
     );
     for set in sets {

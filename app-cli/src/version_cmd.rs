@@ -144,9 +144,9 @@ fn emit(json_out: bool, value: serde_json::Value, plain: &str) {
         if let serde_json::Value::Object(m) = value {
             doc.extend(m);
         }
-        println!("{}", serde_json::Value::Object(doc));
+        crate::outln!("{}", serde_json::Value::Object(doc));
     } else {
-        println!("{plain}");
+        crate::outln!("{plain}");
     }
 }
 
@@ -222,7 +222,7 @@ pub fn run(cmd: VersionCommand, json_out: bool) -> anyhow::Result<u8> {
                 );
             } else {
                 for v in sorted {
-                    println!("{v}");
+                    crate::outln!("{v}");
                 }
             }
         }

@@ -35,8 +35,16 @@ use git2::{
     ErrorCode, Index, IndexEntry, IndexTime, ObjectType, Oid, Repository, Signature, Sort, Status,
     StatusOptions, Tree,
 };
+use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+
+/// Stop libgit2 from re-hashing every object it reads (git itself does not verify on
+/// read either). Process-wide, so it is the application's call, not the adapter's:
+/// the `ferry` binary makes it at start-up; about a third off a long history walk.
+pub fn skip_object_hash_verification() {
+    git2::opts::strict_hash_verification(false);
+}
 
 /// A [`Vcs`] on a local git repository (see the crate docs).
 #[derive(Debug, Clone)]
@@ -450,49 +458,105 @@ impl Vcs for GitVcs {
                     .hide(to_oid(id)?)
                     .map_err(|e| git_error(format!("could not hide {id}"), e))?;
             }
-            let mut matcher = touched::RootMatcher::new(request.roots.iter().map(RepoPath::as_str));
-            let mut out = Vec::new();
+            // Pass 1: the commits, in order, with their trees.
+            struct Raw {
+                oid: Oid,
+                parents: Vec<Oid>,
+                tree: Oid,
+                message: String,
+                author_name: String,
+                author_email: String,
+                time: i64,
+            }
+            let mut raws = Vec::new();
+            let mut trees: HashMap<Oid, Oid> = HashMap::new();
             for oid in revwalk {
                 let oid = oid.map_err(walk_error)?;
                 let commit = repo
                     .find_commit(oid)
                     .map_err(|e| git_error(format!("could not read commit {oid}"), e))?;
-                let parents: Vec<Oid> = commit.parent_ids().collect();
-                let touched_roots = if matcher.is_empty() {
-                    Vec::new()
-                } else {
-                    let parent_tree = match parents.first() {
-                        Some(p) => Some(
-                            repo.find_commit(*p)
+                let author = commit.author();
+                trees.insert(oid, commit.tree_id());
+                raws.push(Raw {
+                    oid,
+                    parents: commit.parent_ids().collect(),
+                    tree: commit.tree_id(),
+                    message: lossy(commit.message_bytes()),
+                    author_name: lossy(author.name_bytes()),
+                    author_email: lossy(author.email_bytes()),
+                    time: commit.time().seconds(),
+                });
+            }
+            // Pass 2: which roots each commit touched, compared with its first
+            // parent — split across threads, each with its own repository handle
+            // (libgit2 handles are not shareable) and its own tree cache.
+            let mut touched_flags: Vec<Vec<bool>> = Vec::new();
+            if !request.roots.is_empty() && !raws.is_empty() {
+                let mut pairs = Vec::with_capacity(raws.len());
+                for r in &raws {
+                    let parent_tree = match r.parents.first() {
+                        Some(p) => Some(match trees.get(p) {
+                            Some(t) => *t,
+                            None => repo
+                                .find_commit(*p)
                                 .map_err(|e| git_error(format!("could not read commit {p}"), e))?
                                 .tree_id(),
-                        ),
+                        }),
                         None => None,
                     };
-                    let flags = matcher
-                        .touched(repo, commit.tree_id(), parent_tree)
-                        .map_err(|e| {
-                            git_error(format!("could not compare commit {oid} with its parent"), e)
-                        })?;
-                    request
+                    pairs.push((r.oid, r.tree, parent_tree));
+                }
+                let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
+                let threads = if pairs.len() < 2_000 { 1 } else { threads };
+                let chunk = pairs.len().div_ceil(threads);
+                let git_dir = repo.path().to_path_buf();
+                let roots: Vec<&str> = request.roots.iter().map(RepoPath::as_str).collect();
+                let results: Vec<PortResult<Vec<Vec<bool>>>> = std::thread::scope(|scope| {
+                    let handles: Vec<_> = pairs
+                        .chunks(chunk)
+                        .map(|part| {
+                            let (git_dir, roots) = (&git_dir, &roots);
+                            scope.spawn(move || -> PortResult<Vec<Vec<bool>>> {
+                                let repo = Repository::open(git_dir).map_err(|e| git_error("could not open the repository".to_string(), e))?;
+                                let mut matcher = touched::RootMatcher::new(roots.iter().copied());
+                                part.iter()
+                                    .map(|(oid, tree, parent)| {
+                                        matcher.touched(&repo, *tree, *parent).map_err(|e| {
+                                            git_error(format!("could not compare commit {oid} with its parent"), e)
+                                        })
+                                    })
+                                    .collect()
+                            })
+                        })
+                        .collect();
+                    handles
+                        .into_iter()
+                        .map(|h| h.join().unwrap_or_else(|_| Err(PortError::other("a history worker thread panicked"))))
+                        .collect()
+                });
+                for r in results {
+                    touched_flags.extend(r?);
+                }
+            }
+            let mut out = Vec::with_capacity(raws.len());
+            for (i, r) in raws.into_iter().enumerate() {
+                let touched_roots = match touched_flags.get(i) {
+                    Some(flags) => request
                         .roots
                         .iter()
                         .zip(flags)
-                        .filter(|(_, touched)| *touched)
+                        .filter(|(_, touched)| **touched)
                         .map(|(root, _)| root.clone())
-                        .collect()
+                        .collect(),
+                    None => Vec::new(),
                 };
-                let author = commit.author();
                 out.push(CommitInfo::new(
-                    to_commit_id(oid)?,
-                    parents
-                        .into_iter()
-                        .map(to_commit_id)
-                        .collect::<PortResult<_>>()?,
-                    lossy(commit.message_bytes()),
-                    lossy(author.name_bytes()),
-                    lossy(author.email_bytes()),
-                    commit.time().seconds(),
+                    to_commit_id(r.oid)?,
+                    r.parents.into_iter().map(to_commit_id).collect::<PortResult<_>>()?,
+                    r.message,
+                    r.author_name,
+                    r.author_email,
+                    r.time,
                     touched_roots,
                 ));
             }

@@ -72,11 +72,6 @@ impl<'repo> RootMatcher<'repo> {
         }
     }
 
-    /// Whether there is no root to match (every commit touches nothing).
-    pub(crate) fn is_empty(&self) -> bool {
-        self.count == 0
-    }
-
     /// For each requested root, in request order, whether it differs between the
     /// trees `tree` and `parent` (`None`: the empty tree).
     pub(crate) fn touched(
