@@ -47,6 +47,11 @@ pub enum Command {
     Plan(crate::release_cmd::PlanArgs),
     /// Cut a release: bump every manifest, write the changelog, commit, tag.
     Release(crate::release_cmd::ReleaseArgs),
+    /// Publish every [[target]] of a release; resumable, never overwriting. Exit code 3:
+    /// partially published, run again to resume.
+    Publish(crate::publish_cmd::PublishArgs),
+    /// Show where each target of a release stands.
+    Status(crate::publish_cmd::StatusArgs),
     /// Detect packages and write a commented starter ferry.toml.
     Init {
         /// Overwrite an existing ferry.toml.
@@ -80,6 +85,8 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Version(cmd) => crate::version_cmd::run(cmd, cli.global.json),
         Command::Plan(args) => crate::release_cmd::plan(&cli.repo, args, cli.global.json),
         Command::Release(args) => crate::release_cmd::release(&cli.repo, args, cli.global.json),
+        Command::Publish(args) => crate::publish_cmd::publish(&cli.repo, args, cli.global.json),
+        Command::Status(args) => crate::publish_cmd::status(&cli.repo, args, cli.global.json),
         Command::Init { force } => crate::release_cmd::init(&cli.repo, force),
         Command::Config(ConfigCommand::Show) => {
             crate::release_cmd::config_show(&cli.repo, cli.global.json)

@@ -5,6 +5,7 @@ mod cli;
 mod clock;
 mod init;
 mod output;
+mod publish_cmd;
 mod release_cmd;
 mod settings;
 mod version_cmd;

@@ -58,10 +58,15 @@ pub struct ReleaseArgs {
     pub plan: Option<PathBuf>,
 }
 
-struct Context_ {
-    vcs: GitVcs,
-    root: PathBuf,
-    loaded: settings::Loaded,
+pub struct Context_ {
+    pub vcs: GitVcs,
+    pub root: PathBuf,
+    pub loaded: settings::Loaded,
+}
+
+/// Open the repository and load its configuration.
+pub fn open_context(opts: &RepoOpts) -> anyhow::Result<Context_> {
+    open(opts)
 }
 
 fn open(opts: &RepoOpts) -> anyhow::Result<Context_> {
@@ -96,7 +101,7 @@ fn input<'a>(
     }
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -25,6 +25,11 @@ pub struct Config {
     /// Version groups (`[[group]]`).
     #[serde(rename = "group")]
     pub groups: Vec<GroupConfig>,
+    /// Where the release ledger, the lock and stored assets live.
+    pub storage: StorageConfig,
+    /// Publish targets (`[[target]]`).
+    #[serde(rename = "target")]
+    pub targets: Vec<TargetConfig>,
     /// Commands that must succeed before anything is written (`[[check]]`).
     #[serde(rename = "check")]
     pub checks: Vec<CommandConfig>,
@@ -138,6 +143,106 @@ pub struct PackageConfig {
 
 fn default_package_tag() -> String {
     "{package}@v{version}".into()
+}
+
+/// The storage backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum StorageKind {
+    /// A local directory (one machine).
+    #[default]
+    Fs,
+    /// An S3 bucket (across machines).
+    S3,
+}
+
+/// `[storage]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// fs or s3.
+    pub kind: StorageKind,
+    /// fs: the directory, relative to the repository root.
+    pub path: String,
+    /// s3: the bucket.
+    pub bucket: Option<String>,
+    /// s3: a key prefix inside the bucket.
+    pub prefix: Option<String>,
+    /// s3: the endpoint of an S3-compatible server (default: AWS).
+    pub endpoint: Option<String>,
+    /// s3: the region.
+    pub region: String,
+    /// s3: path-style addressing (most S3-compatible servers need it).
+    pub path_style: bool,
+    /// Seconds a release lock lease lasts before another run may take it over.
+    pub lock_ttl: i64,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            kind: StorageKind::Fs,
+            path: ".ferry/storage".into(),
+            bucket: None,
+            prefix: None,
+            endpoint: None,
+            region: "us-east-1".into(),
+            path_style: false,
+            lock_ttl: 900,
+        }
+    }
+}
+
+/// What a target publishes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetKind {
+    /// The release's assets, stored in `[storage]` under `assets/<release>/`.
+    Storage,
+    /// A Python package index (the upload API twine uses).
+    Pypi,
+}
+
+/// `[[target]]`: one publish destination.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetConfig {
+    /// A unique name.
+    pub name: String,
+    /// Where to.
+    pub kind: TargetKind,
+    /// The package name in the registry (storage: a label).
+    pub package: String,
+    /// How the registry writes the version (`{version:pep440}` for PyPI).
+    #[serde(default = "default_format")]
+    pub version: String,
+    /// Files to publish, globs relative to the repository root (`dist/*.whl`).
+    #[serde(default)]
+    pub files: Vec<String>,
+    /// A command that produces the files, run before the globs are expanded.
+    #[serde(default)]
+    pub build: Vec<String>,
+    /// The registry's upload address (PyPI: `https://upload.pypi.org/legacy/`).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The registry's index (PyPI: `https://pypi.org/simple/`).
+    #[serde(default)]
+    pub index_url: Option<String>,
+    /// The environment variable holding an API token.
+    #[serde(default)]
+    pub token_env: Option<String>,
+    /// The environment variables holding a user name and password.
+    #[serde(default)]
+    pub username_env: Option<String>,
+    /// See `username_env`.
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// Fail (instead of skipping with a note) when the credentials are missing.
+    #[serde(default)]
+    pub required: bool,
+    /// Targets to finish first.
+    #[serde(default)]
+    pub after: Vec<String>,
 }
 
 /// How the members of a group share versions.
@@ -343,6 +448,39 @@ impl Config {
                     )));
                 }
             }
+        }
+        let mut targets = std::collections::HashSet::new();
+        for t in &self.targets {
+            if !targets.insert(t.name.as_str()) {
+                return Err(CoreError::Config(format!(
+                    "[[target]] name {:?} appears twice",
+                    t.name
+                )));
+            }
+            template::check(&t.version, &format!("[[target]] {}: version", t.name))?;
+            if t.kind == TargetKind::Pypi && t.url.is_none() {
+                return Err(CoreError::Config(format!("[[target]] {}: kind = \"pypi\" needs `url` (the upload API, e.g. https://upload.pypi.org/legacy/)", t.name)));
+            }
+        }
+        for t in &self.targets {
+            for a in &t.after {
+                if !targets.contains(a.as_str()) {
+                    return Err(CoreError::Config(format!(
+                        "[[target]] {}: after = {a:?} is not a [[target]]",
+                        t.name
+                    )));
+                }
+            }
+        }
+        if self.storage.kind == StorageKind::S3 && self.storage.bucket.is_none() {
+            return Err(CoreError::Config(
+                "[storage] kind = \"s3\" needs `bucket`".into(),
+            ));
+        }
+        if self.storage.lock_ttl <= 0 {
+            return Err(CoreError::Config(
+                "storage.lock_ttl must be a positive number of seconds".into(),
+            ));
         }
         for c in self.checks.iter().chain(&self.hooks) {
             if c.command.is_empty() {

@@ -1,0 +1,355 @@
+//! `ferry publish` and `ferry status`: wire storage and registries from the
+//! configuration, build and collect the artifacts, and run `ferry_core::publish`.
+
+use crate::exit;
+use crate::release_cmd::RepoOpts;
+use anyhow::{bail, Context};
+use clap::Args;
+use ferry_core::config::{Config, StorageKind, TargetConfig, TargetKind};
+use ferry_core::publish::{self, Observer, StorageRegistry, Target, TargetState};
+use ferry_core::template::{self, Vars};
+use ferry_core::version::staged::Staged;
+use ferry_ports::{
+    Artifact, ArtifactBody, ArtifactDescriptor, BlobStore, PackageName, Registry, Sha256Digest,
+    Version,
+};
+use serde_json::json;
+use sha2::Digest;
+use std::path::Path;
+use std::sync::Arc;
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The release: its tag (`v1.2.3`) or version (`1.2.3`).
+    pub release: String,
+    /// Wait up to this many seconds for another release holding the lock.
+    #[arg(long, default_value_t = 0, value_name = "SECONDS")]
+    pub wait: u64,
+    /// Publish only these targets (repeatable); default: all.
+    #[arg(long = "target", value_name = "NAME")]
+    pub only: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The release: its tag or version.
+    pub release: String,
+}
+
+struct Cli;
+
+impl Observer for Cli {
+    fn now(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)
+    }
+
+    fn info(&self, message: &str) {
+        tracing::info!("{message}");
+    }
+
+    fn step_done(&self, step: usize) {
+        // Fault injection for the resumability tests: die like `kill -9` right after
+        // step N (no cleanup, the lock stays held until its lease expires).
+        if std::env::var("FERRY_FAULT_CRASH_AFTER_STEP")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            == Some(step)
+        {
+            std::process::abort();
+        }
+    }
+}
+
+/// The configured storage.
+pub fn open_storage(config: &Config, root: &Path) -> anyhow::Result<Arc<dyn BlobStore>> {
+    let s = &config.storage;
+    match s.kind {
+        StorageKind::Fs => {
+            let dir = root.join(&s.path);
+            Ok(Arc::new(ferry_fs::FsBlobStore::open(&dir).with_context(
+                || format!("[storage] path {}", dir.display()),
+            )?))
+        }
+        StorageKind::S3 => bail!("[storage] kind = \"s3\" is not available in this build yet"),
+    }
+}
+
+/// The release's canonical version and ledger name, from a tag or a version.
+fn resolve_release(config: &Config, arg: &str) -> anyhow::Result<(Staged, String)> {
+    let scheme = config.release.scheme;
+    let first = &config.release.tags[0];
+    let version = match template::match_version(first, None, arg)
+        .and_then(|(text, format)| template::parse_rendered(scheme, format, text))
+    {
+        Some(v) => v,
+        None => scheme
+            .staged(arg.strip_prefix('v').unwrap_or(arg))
+            .with_context(|| {
+                format!("{arg:?} is neither a tag following {first:?} nor a {scheme} version")
+            })?,
+    };
+    let tag = template::render(
+        first,
+        &Vars {
+            version: &version,
+            scheme,
+            package: None,
+        },
+    )?;
+    Ok((version, tag))
+}
+
+fn secret_env(name: &Option<String>) -> Result<Option<String>, String> {
+    match name {
+        None => Ok(None),
+        Some(var) => match std::env::var(var) {
+            Ok(v) if !v.is_empty() => Ok(Some(v)),
+            _ => Err(var.clone()),
+        },
+    }
+}
+
+fn registry_for(
+    t: &TargetConfig,
+    store: &Arc<dyn BlobStore>,
+) -> anyhow::Result<Result<Arc<dyn Registry>, String>> {
+    Ok(match t.kind {
+        TargetKind::Storage => {
+            Ok(Arc::new(StorageRegistry::new(store.clone())) as Arc<dyn Registry>)
+        }
+        TargetKind::Pypi => {
+            let token = secret_env(&t.token_env);
+            let user = secret_env(&t.username_env);
+            let password = secret_env(&t.password_env);
+            match (token, user, password) {
+                (Err(var), _, _) | (_, Err(var), _) | (_, _, Err(var)) => Err(var),
+                (Ok(token), Ok(user), Ok(password)) => {
+                    let _ = (token, user, password);
+                    bail!(
+                        "[[target]] {}: kind = \"pypi\" is not available in this build yet",
+                        t.name
+                    )
+                }
+            }
+        }
+    })
+}
+
+fn run_build(root: &Path, t: &TargetConfig) -> anyhow::Result<()> {
+    if t.build.is_empty() {
+        return Ok(());
+    }
+    tracing::info!("{}: building with {}", t.name, t.build.join(" "));
+    let status = std::process::Command::new(&t.build[0])
+        .args(&t.build[1..])
+        .current_dir(root)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::from(std::io::stderr()))
+        .status()
+        .with_context(|| format!("[[target]] {}: cannot run {:?}", t.name, t.build[0]))?;
+    if !status.success() {
+        bail!(
+            "[[target]] {}: build {:?} failed ({status}); nothing was published",
+            t.name,
+            t.build.join(" ")
+        );
+    }
+    Ok(())
+}
+
+fn collect(root: &Path, t: &TargetConfig) -> anyhow::Result<Vec<Artifact>> {
+    let mut out = Vec::new();
+    for pattern in &t.files {
+        let full = root.join(pattern);
+        let paths = glob::glob(&full.to_string_lossy()).with_context(|| {
+            format!(
+                "[[target]] {}: files {pattern:?} is not a valid glob",
+                t.name
+            )
+        })?;
+        for path in paths {
+            let path = path.with_context(|| format!("[[target]] {}: reading {pattern}", t.name))?;
+            if !path.is_file() {
+                continue;
+            }
+            let bytes =
+                std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let digest = Sha256Digest::from_bytes(sha2::Sha256::digest(&bytes).into());
+            out.push(Artifact::new(
+                ArtifactDescriptor::new(name, bytes.len() as u64, digest),
+                ArtifactBody::File(path),
+            ));
+        }
+    }
+    out.sort_by(|a, b| a.descriptor.file_name.cmp(&b.descriptor.file_name));
+    if out.is_empty() {
+        bail!(
+            "[[target]] {}: no file matches {:?} (relative to {}); build first or fix `files`",
+            t.name,
+            t.files,
+            root.display()
+        );
+    }
+    Ok(out)
+}
+
+fn holder() -> String {
+    let user = std::env::var("USER").unwrap_or_else(|_| "someone".into());
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into());
+    format!("{user}@{host} pid {}", std::process::id())
+}
+
+fn print_record(record: &publish::ReleaseRecord) {
+    let width = record
+        .targets
+        .keys()
+        .map(|k| k.len())
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    crate::outln!(
+        "{:width$}  {:8}  {:>8}  NOTE",
+        "TARGET",
+        "STATE",
+        "UPLOADED"
+    );
+    for (name, r) in &record.targets {
+        let state = match r.state {
+            TargetState::Pending => "pending",
+            TargetState::Done => "done",
+            TargetState::Skipped => "skipped",
+            TargetState::Failed => "failed",
+            TargetState::Blocked => "blocked",
+        };
+        crate::outln!(
+            "{name:width$}  {state:8}  {:>8}  {}",
+            r.uploaded,
+            r.note.as_deref().unwrap_or("")
+        );
+    }
+    if let Some(reason) = &record.broken {
+        crate::outln!("\nmarked broken: {reason}");
+    }
+}
+
+pub fn publish(opts: &RepoOpts, args: PublishArgs, json_out: bool) -> anyhow::Result<u8> {
+    let ctx = crate::release_cmd::open_context(opts)?;
+    let config = &ctx.loaded.config;
+    if config.targets.is_empty() {
+        bail!("no [[target]] in the configuration: nothing to publish (see docs/configuration.md)");
+    }
+    for only in &args.only {
+        if !config.targets.iter().any(|t| &t.name == only) {
+            bail!("--target {only:?} is not a [[target]]");
+        }
+    }
+    let (version, release) = resolve_release(config, &args.release)?;
+    let store = open_storage(config, &ctx.root)?;
+    let scheme = config.release.scheme;
+    let mut targets = Vec::new();
+    for t in config
+        .targets
+        .iter()
+        .filter(|t| args.only.is_empty() || args.only.contains(&t.name))
+    {
+        let registry = registry_for(t, &store)?;
+        let artifacts = if registry.is_ok() {
+            run_build(&ctx.root, t)?;
+            collect(&ctx.root, t)?
+        } else {
+            Vec::new()
+        };
+        let rendered = template::render(
+            &t.version,
+            &Vars {
+                version: &version,
+                scheme,
+                package: Some(&t.package),
+            },
+        )?;
+        targets.push(Target {
+            name: t.name.clone(),
+            registry,
+            package: PackageName::new(t.package.clone())?,
+            version: Version::new(rendered)?,
+            artifacts,
+            required: t.required,
+            after: t
+                .after
+                .iter()
+                .filter(|a| args.only.is_empty() || args.only.contains(a))
+                .cloned()
+                .collect(),
+            channel: None,
+        });
+    }
+    let rt = crate::release_cmd::runtime()?;
+    let report = rt.block_on(publish::publish(
+        store.as_ref(),
+        &release,
+        &targets,
+        &holder(),
+        config.storage.lock_ttl,
+        args.wait,
+        &Cli,
+    ))?;
+    if json_out {
+        crate::outln!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_record(&report.record);
+    }
+    if report.complete {
+        Ok(exit::OK)
+    } else {
+        eprintln!(
+            "partially published: run `ferry publish {}` again to resume",
+            args.release
+        );
+        Ok(exit::PARTIAL)
+    }
+}
+
+pub fn status(opts: &RepoOpts, args: StatusArgs, json_out: bool) -> anyhow::Result<u8> {
+    let ctx = crate::release_cmd::open_context(opts)?;
+    let config = &ctx.loaded.config;
+    let (_, release) = resolve_release(config, &args.release)?;
+    let store = open_storage(config, &ctx.root)?;
+    let rt = crate::release_cmd::runtime()?;
+    match rt.block_on(publish::status(store.as_ref(), &release))? {
+        Some(record) => {
+            if json_out {
+                crate::outln!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &json!({"schema_version": 1, "release": release, "record": record})
+                    )?
+                );
+            } else {
+                print_record(&record);
+            }
+        }
+        None => {
+            if json_out {
+                crate::outln!(
+                    "{}",
+                    json!({"schema_version": 1, "release": release, "record": null})
+                );
+            } else {
+                crate::outln!(
+                    "{release} has not been published yet ({} target(s) configured)",
+                    config.targets.len()
+                );
+            }
+        }
+    }
+    Ok(exit::OK)
+}

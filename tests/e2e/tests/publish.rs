@@ -1,0 +1,269 @@
+//! `ferry publish` / `ferry status` end to end with the file-system storage: every
+//! crash point resumed to the same final state with one upload per artifact, two
+//! publishers racing, identical re-publishing, refused overwrites, missing credentials.
+
+mod common;
+
+use common::{text, Repo};
+use std::process::Command;
+
+const TARGETS: &str = r#"
+[storage]
+kind = "fs"
+path = "../storage"
+lock_ttl = 2
+
+[[target]]
+name = "engine"
+kind = "storage"
+package = "enso-engine"
+files = ["dist/engine-*.tar.gz"]
+
+[[target]]
+name = "launcher"
+kind = "storage"
+package = "enso-launcher"
+files = ["dist/launcher-*.tar.gz"]
+after = ["engine"]
+
+[[target]]
+name = "bundle"
+kind = "storage"
+package = "enso-bundle"
+files = ["dist/bundle-*.tar.gz", "dist/manifest.yaml"]
+after = ["engine", "launcher"]
+
+[[target]]
+name = "ghcr-mirror"
+kind = "pypi"
+package = "mirror"
+url = "http://127.0.0.1:9/legacy/"
+token_env = "FERRY_E2E_ABSENT_TOKEN"
+"#;
+
+fn enso() -> Repo {
+    let r = Repo::new();
+    r.write(
+        "ferry.toml",
+        &format!("[release]\ntags = [\"{{version}}\"]\nscheme = \"calver\"\n{TARGETS}"),
+    );
+    r.write(".gitignore", "dist/\n");
+    r.write("README.md", "enso\n");
+    r.commit_all("chore: init");
+    r.write("dist/engine-2026.1.1-linux-amd64.tar.gz", "engine bytes");
+    r.write(
+        "dist/launcher-2026.1.1-linux-amd64.tar.gz",
+        "launcher bytes",
+    );
+    r.write("dist/bundle-2026.1.1-linux-amd64.tar.gz", "bundle bytes");
+    r.write("dist/manifest.yaml", "minimum-launcher-version: 2026.1.1\n");
+    r
+}
+
+/// Every stored object (key → bytes) under the storage directory, sorted.
+fn storage_state(r: &Repo) -> Vec<(String, String)> {
+    let root = r.dir.path().join("storage/objects");
+    let mut out = Vec::new();
+    let mut stack = vec![root.clone()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let key = p
+                    .strip_prefix(&root)
+                    .expect("under root")
+                    .to_string_lossy()
+                    .into_owned();
+                if key.ends_with("record.json~") {
+                    continue; // the ledger carries timestamps
+                }
+                out.push((
+                    key,
+                    String::from_utf8_lossy(&std::fs::read(&p).expect("read")).into_owned(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn publish(r: &Repo, extra: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = Command::new(common::bin("ferry"));
+    cmd.args(["publish", "2026.1.1", "--json"])
+        .current_dir(r.path())
+        .env_remove("FERRY_E2E_ABSENT_TOKEN");
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("ferry publish")
+}
+
+#[test]
+fn clean_publish_then_identical_republish_is_a_no_op() {
+    let r = enso();
+    let out = publish(&r, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(doc["complete"], true);
+    assert_eq!(doc["record"]["targets"]["ghcr-mirror"]["state"], "skipped");
+    assert!(
+        text(&out.stderr).contains("FERRY_E2E_ABSENT_TOKEN"),
+        "one INFO line names the missing variable: {}",
+        text(&out.stderr)
+    );
+    assert_eq!(doc["record"]["targets"]["bundle"]["uploaded"], 2);
+    let first = storage_state(&r);
+
+    let again = publish(&r, &[]);
+    assert_eq!(again.status.code(), Some(0));
+    assert_eq!(storage_state(&r), first, "nothing new stored");
+
+    let status = r.ferry_ok(&["status", "2026.1.1"]);
+    assert!(
+        status.contains("engine") && status.contains("done") && status.contains("skipped"),
+        "{status}"
+    );
+}
+
+#[test]
+fn other_bytes_for_a_published_version_are_refused() {
+    let r = enso();
+    assert_eq!(publish(&r, &[]).status.code(), Some(0));
+    let before = storage_state(&r);
+    r.write(
+        "dist/engine-2026.1.1-linux-amd64.tar.gz",
+        "rebuilt engine bytes",
+    );
+    let out = publish(&r, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("engine") && err.contains("2026.1.1") && err.matches("sha256:").count() >= 2,
+        "{err}"
+    );
+    assert_eq!(
+        storage_state(&r)
+            .into_iter()
+            .filter(|(k, _)| k.contains("assets"))
+            .collect::<Vec<_>>(),
+        before
+            .into_iter()
+            .filter(|(k, _)| k.contains("assets"))
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn a_crash_after_any_step_resumes_to_the_clean_state() {
+    let clean = enso();
+    assert_eq!(publish(&clean, &[]).status.code(), Some(0));
+    let want: Vec<(String, String)> = storage_state(&clean)
+        .into_iter()
+        .filter(|(k, _)| k.contains("assets"))
+        .collect();
+    for step in 1..=4 {
+        let r = enso();
+        let crashed = publish(&r, &[("FERRY_FAULT_CRASH_AFTER_STEP", &step.to_string())]);
+        assert!(
+            !crashed.status.success(),
+            "step {step}: the injected crash happened"
+        );
+        // The lock of the dead process expires (lock_ttl = 2 s); the re-run waits for it.
+        let mut cmd = Command::new(common::bin("ferry"));
+        let out = cmd
+            .args(["publish", "2026.1.1", "--wait", "10", "--json"])
+            .current_dir(r.path())
+            .output()
+            .expect("ferry");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "step {step}: {}",
+            text(&out.stderr)
+        );
+        let got: Vec<(String, String)> = storage_state(&r)
+            .into_iter()
+            .filter(|(k, _)| k.contains("assets"))
+            .collect();
+        assert_eq!(got, want, "step {step}: same final state as a clean run");
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        let uploaded: u64 = ["engine", "launcher", "bundle"]
+            .iter()
+            .map(|t| {
+                doc["record"]["targets"][t]["uploaded"]
+                    .as_u64()
+                    .unwrap_or(99)
+            })
+            .sum();
+        assert_eq!(
+            uploaded, 4,
+            "step {step}: exactly one upload per artifact across both runs"
+        );
+    }
+}
+
+#[test]
+fn two_publishers_of_one_release_never_both_publish() {
+    let r = enso();
+    let spawn = || {
+        Command::new(common::bin("ferry"))
+            .args(["publish", "2026.1.1", "--json"])
+            .current_dir(r.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn")
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (
+        a.wait_with_output().expect("a"),
+        b.wait_with_output().expect("b"),
+    );
+    let codes = [a.status.code(), b.status.code()];
+    let uploaded = |o: &std::process::Output| -> u64 {
+        serde_json::from_slice::<serde_json::Value>(&o.stdout)
+            .map(|d| {
+                ["engine", "launcher", "bundle"]
+                    .iter()
+                    .map(|t| d["record"]["targets"][t]["uploaded"].as_u64().unwrap_or(0))
+                    .sum()
+            })
+            .unwrap_or(0)
+    };
+    assert_eq!(
+        uploaded(&a) + uploaded(&b),
+        4,
+        "each artifact uploaded once: {codes:?}\n{}\n{}",
+        text(&a.stderr),
+        text(&b.stderr)
+    );
+    for o in [&a, &b] {
+        if !o.status.success() {
+            assert!(
+                text(&o.stderr).contains("lock is held by"),
+                "the loser names the holder: {}",
+                text(&o.stderr)
+            );
+        }
+    }
+}
+
+#[test]
+fn required_targets_without_credentials_fail_and_report_partial() {
+    let r = enso();
+    let toml = r.read("ferry.toml").replace(
+        "token_env = \"FERRY_E2E_ABSENT_TOKEN\"",
+        "token_env = \"FERRY_E2E_ABSENT_TOKEN\"\nrequired = true",
+    );
+    r.write("ferry.toml", &toml);
+    let out = publish(&r, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("FERRY_E2E_ABSENT_TOKEN"),
+        "{}",
+        text(&out.stderr)
+    );
+}
