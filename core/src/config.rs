@@ -25,6 +25,8 @@ pub struct Config {
     /// Version groups (`[[group]]`).
     #[serde(rename = "group")]
     pub groups: Vec<GroupConfig>,
+    /// The forge (GitHub, GitLab) for the release train.
+    pub forge: ForgeConfig,
     /// Where the release ledger, the lock and stored assets live.
     pub storage: StorageConfig,
     /// Publish targets (`[[target]]`).
@@ -143,6 +145,57 @@ pub struct PackageConfig {
 
 fn default_package_tag() -> String {
     "{package}@v{version}".into()
+}
+
+/// Which forge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ForgeKind {
+    /// No forge configured.
+    #[default]
+    None,
+    /// GitHub or GitHub Enterprise.
+    Github,
+    /// GitLab (gitlab.com or self-managed).
+    Gitlab,
+}
+
+/// `[forge]`: the release train's merge request and release entries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ForgeConfig {
+    /// github or gitlab.
+    pub kind: ForgeKind,
+    /// API base URL (default: the public service; set it for GitHub Enterprise or
+    /// self-managed GitLab).
+    pub base_url: Option<String>,
+    /// GitHub: `owner/repo`; GitLab: the project path `group/project` (or its id).
+    pub project: Option<String>,
+    /// The environment variable holding the API token.
+    pub token_env: String,
+    /// The branch the train writes the pending release to.
+    pub release_branch: String,
+    /// Labels put on the release merge request.
+    pub labels: Vec<String>,
+    /// Refuse to tag while the milestone named after the version has open issues.
+    pub milestone_gate: bool,
+    /// Refuse to tag unless the release commit's checks are green.
+    pub status_gate: bool,
+}
+
+impl Default for ForgeConfig {
+    fn default() -> Self {
+        ForgeConfig {
+            kind: ForgeKind::None,
+            base_url: None,
+            project: None,
+            token_env: "FERRY_FORGE_TOKEN".into(),
+            release_branch: "release/next".into(),
+            labels: vec!["autorelease: pending".into()],
+            milestone_gate: false,
+            status_gate: false,
+        }
+    }
 }
 
 /// The storage backend.

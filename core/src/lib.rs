@@ -32,6 +32,7 @@ pub mod plan;
 pub mod publish;
 pub mod release;
 pub mod template;
+pub mod train;
 pub mod version;
 
 /// Errors of ferry's use cases.

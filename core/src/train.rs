@@ -1,0 +1,717 @@
+//! The release train (Framework M's rolling `release/next`), on any forge:
+//!
+//! - [`train`] writes every pending bump and changelog as ONE commit on the release
+//!   branch, on top of the current main, force-updates it, and creates or updates ONE
+//!   change request into main. With nothing new, it changes nothing: no commit, no
+//!   push, no API write.
+//! - [`tag`] runs on main once that change request is merged: it creates and pushes
+//!   the tags of every bumped package and the forge release entries, completing a
+//!   half-done run.
+//!
+//! Driven only through the `Vcs` and `Forge` ports, so the daemon calls the same code.
+
+use crate::config::{Config, Mode};
+use crate::keepachangelog as kac;
+use crate::manifest;
+use crate::release::{self, ReleaseInput, ReleasePlan};
+use crate::template::{self, Vars};
+use crate::CoreError;
+use ferry_ports::{
+    ChangeRequest, CommitId, CommitStatus, ErrorKind, Forge, NewChangeRequest, PushRequest,
+    ReleaseUpdate, RepoPath, TagName, Vcs, WalkRequest,
+};
+use serde::{Deserialize, Serialize};
+
+/// What `train` did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum TrainOutcome {
+    /// Nothing to release on main.
+    NothingToRelease,
+    /// The release branch and change request were already up to date.
+    UpToDate {
+        /// The change request.
+        number: u64,
+    },
+    /// The release branch was (re)written and the change request created or updated.
+    Updated {
+        /// The change request.
+        number: u64,
+        /// The release commit.
+        commit: CommitId,
+        /// Whether the change request was created by this run.
+        created: bool,
+    },
+}
+
+fn body(plan: &ReleasePlan) -> String {
+    let mut out = String::from(
+        "This merge request is maintained by ferry: merging it releases the versions below.\n\n",
+    );
+    if plan.packages.is_empty() {
+        out.push_str(&format!(
+            "## {} → {}\n\n",
+            plan.current.as_deref().unwrap_or("(first release)"),
+            plan.next
+        ));
+    }
+    for p in plan.packages.iter().filter(|p| p.next.is_some()) {
+        out.push_str(&format!(
+            "## {} {} → {}\n\n",
+            p.package,
+            p.current.as_deref().unwrap_or("(new)"),
+            p.next.as_deref().unwrap_or_default()
+        ));
+        for e in &p.entries {
+            out.push_str(&format!("- {}: {}\n", e.kind, e.text));
+        }
+        for r in &p.reasons {
+            if let crate::plan::Reason::Dependency {
+                package, version, ..
+            } = r
+            {
+                out.push_str(&format!("- dependency {package} → {version}\n"));
+            }
+        }
+        out.push('\n');
+    }
+    if plan.packages.is_empty() {
+        for e in plan
+            .edits
+            .iter()
+            .filter(|e| e.path.as_str().ends_with("CHANGELOG.md"))
+        {
+            if let Some(section) = e.after.as_deref().and_then(|a| kac::section(a, &plan.next)) {
+                out.push_str(&section);
+                out.push('\n');
+            }
+        }
+    }
+    out.push_str(&format!(
+        "\nTags on merge: {}\n",
+        plan.tag_names().join(", ")
+    ));
+    out
+}
+
+/// Compute the pending release on `main` and keep the release branch and its change
+/// request up to date. The working tree and `main` are left as they were.
+pub async fn train(
+    vcs: &dyn Vcs,
+    forge: &dyn Forge,
+    config: &Config,
+    date: &str,
+    year: u64,
+) -> Result<TrainOutcome, CoreError> {
+    let fc = &config.forge;
+    let branch = config.release.branch.as_str();
+    let release_branch = fc.release_branch.as_str();
+    if vcs.current_branch().await?.as_deref() != Some(branch) {
+        return Err(CoreError::Repository(format!(
+            "the train runs on {branch}: check it out first"
+        )));
+    }
+    if !vcs.status().await?.is_empty() {
+        return Err(CoreError::Repository(
+            "Working tree is not clean — the train needs a clean checkout of main".into(),
+        ));
+    }
+    let input = ReleaseInput {
+        config,
+        what: None,
+        date: date.to_string(),
+        year,
+    };
+    let Some(plan) = release::prepare(vcs, &input).await? else {
+        return Ok(TrainOutcome::NothingToRelease);
+    };
+    let title = plan.commit_message.clone();
+    let body = body(&plan);
+    let head = plan.head.clone();
+    let existing = vcs.resolve(release_branch).await.ok();
+
+    // Up to date: the release branch is one commit on top of main with exactly these files.
+    let mut commit = None;
+    if let Some(existing) = &existing {
+        let info = vcs
+            .walk(&WalkRequest::from(existing.clone()).hiding([head.clone()]))
+            .await?;
+        if info.len() == 1
+            && info[0].parents.first() == Some(&head)
+            && info[0].message.trim() == title
+        {
+            let mut same = true;
+            for e in &plan.edits {
+                let at = vcs
+                    .read_file(existing, &e.path)
+                    .await?
+                    .map(|b| String::from_utf8_lossy(&b).into_owned());
+                same &= at == e.after;
+            }
+            if same {
+                commit = Some(existing.clone());
+            }
+        }
+    }
+    let rewritten = commit.is_none();
+    let commit = match commit {
+        Some(c) => c,
+        None => {
+            // Make the commit on main, point the release branch at it, put main back.
+            let snapshot = release::apply_edits(vcs, &plan).await?;
+            let made = match vcs
+                .commit(
+                    &title,
+                    &plan
+                        .edits
+                        .iter()
+                        .map(|e| e.path.clone())
+                        .collect::<Vec<_>>(),
+                )
+                .await
+            {
+                Ok(c) => c,
+                Err(e) => {
+                    release::rollback(vcs, &snapshot, &[]).await?;
+                    return Err(e.into());
+                }
+            };
+            let moved = vcs
+                .set_branch(release_branch, &made, existing.as_ref())
+                .await;
+            release::rollback(vcs, &snapshot, &[]).await?;
+            moved?;
+            vcs.push(
+                &PushRequest::to(config.release.remote.clone())
+                    .branch(release_branch)
+                    .forced(),
+            )
+            .await?;
+            made
+        }
+    };
+
+    match forge
+        .find_open_change_request(release_branch, branch)
+        .await?
+    {
+        Some(cr) => {
+            if cr.title != title || cr.body != body {
+                forge
+                    .update_change_request(cr.number, &title, &body)
+                    .await?;
+            } else if !rewritten {
+                return Ok(TrainOutcome::UpToDate { number: cr.number });
+            }
+            Ok(TrainOutcome::Updated {
+                number: cr.number,
+                commit,
+                created: false,
+            })
+        }
+        None => {
+            let cr = forge
+                .create_change_request(
+                    &NewChangeRequest::new(release_branch, branch, title, body)
+                        .with_labels(fc.labels.clone()),
+                )
+                .await?;
+            Ok(TrainOutcome::Updated {
+                number: cr.number,
+                commit,
+                created: true,
+            })
+        }
+    }
+}
+
+/// What `tag` did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TagOutcome {
+    /// The release commit tagged.
+    pub commit: Option<CommitId>,
+    /// Tags created by this run.
+    pub created_tags: Vec<TagName>,
+    /// Tags that already existed.
+    pub existing_tags: Vec<TagName>,
+    /// Forge releases created by this run.
+    pub created_releases: Vec<TagName>,
+}
+
+struct Wanted {
+    tag: TagName,
+    version: String,
+    changelog: RepoPath,
+    prerelease: bool,
+}
+
+/// The release commit at `head`: HEAD itself (squash/rebase merges) or the second
+/// parent of a merge commit whose first line is the release title.
+async fn release_commit(
+    vcs: &dyn Vcs,
+    head: &CommitId,
+) -> Result<Option<ferry_ports::CommitInfo>, CoreError> {
+    let info = vcs.walk(&WalkRequest::from(head.clone())).await?;
+    let Some(top) = info.first() else {
+        return Ok(None);
+    };
+    if top.subject().starts_with("chore(release):") {
+        return Ok(Some(top.clone()));
+    }
+    if let Some(second) = top.parents.get(1) {
+        if let Some(c) = info.iter().find(|c| &c.id == second) {
+            if c.subject().starts_with("chore(release):") {
+                return Ok(Some(c.clone()));
+            }
+        }
+    }
+    Ok(None)
+}
+
+async fn read_text(
+    vcs: &dyn Vcs,
+    commit: &CommitId,
+    path: &RepoPath,
+) -> Result<Option<String>, CoreError> {
+    Ok(vcs
+        .read_file(commit, path)
+        .await?
+        .map(|b| String::from_utf8_lossy(&b).into_owned()))
+}
+
+/// The tags the release commit stands for: each package's (or the project's) version
+/// as its files say at that commit, when no tag names it yet.
+async fn wanted_tags(
+    vcs: &dyn Vcs,
+    config: &Config,
+    at: &CommitId,
+) -> Result<Vec<Wanted>, CoreError> {
+    let scheme = config.release.scheme;
+    let mut out = Vec::new();
+    let version_in = |file: &crate::config::FileTarget| file.format == "{version}";
+    match config.release.mode {
+        Mode::Lockstep => {
+            let Some(f) = config.files.iter().find(|f| version_in(f)) else {
+                return Err(CoreError::Config("tagging needs a [[file]] with format = \"{version}\" to read the released version from".into()));
+            };
+            let path = RepoPath::new(&f.path)?;
+            let text = read_text(vcs, at, &path).await?.ok_or_else(|| {
+                CoreError::Config(format!("{} is missing at the release commit", f.path))
+            })?;
+            let version =
+                manifest::read_version(f.effective_kind()?, &f.path, &text, f.pattern.as_deref())?;
+            let v = scheme.staged(&version)?;
+            for t in &config.release.tags {
+                let tag = TagName::new(template::render(
+                    t,
+                    &Vars {
+                        version: &v,
+                        scheme,
+                        package: None,
+                    },
+                )?)?;
+                out.push(Wanted {
+                    tag,
+                    version: version.clone(),
+                    changelog: RepoPath::new(&config.changelog.path)?,
+                    prerelease: v.is_prerelease(),
+                });
+            }
+        }
+        Mode::Independent => {
+            for p in &config.packages {
+                let Some(f) = config
+                    .files
+                    .iter()
+                    .find(|f| f.package.as_deref() == Some(p.name.as_str()) && version_in(f))
+                else {
+                    continue;
+                };
+                let path = RepoPath::new(&f.path)?;
+                let Some(text) = read_text(vcs, at, &path).await? else {
+                    continue;
+                };
+                let kind = f.effective_kind()?;
+                let version = manifest::read_version(kind, &f.path, &text, f.pattern.as_deref())?;
+                let v = scheme.staged(&version)?;
+                let tag = TagName::new(template::render(
+                    &p.tag,
+                    &Vars {
+                        version: &v,
+                        scheme,
+                        package: Some(&p.name),
+                    },
+                )?)?;
+                let changelog = RepoPath::new(if p.path == "." {
+                    config.changelog.path.clone()
+                } else {
+                    format!("{}/CHANGELOG.md", p.path.trim_end_matches('/'))
+                })?;
+                out.push(Wanted {
+                    tag,
+                    version,
+                    changelog,
+                    prerelease: v.is_prerelease(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Tag a merged release commit and create its forge releases; completes a half-done
+/// run; a no-op when everything exists.
+pub async fn tag(
+    vcs: &dyn Vcs,
+    forge: &dyn Forge,
+    config: &Config,
+) -> Result<TagOutcome, CoreError> {
+    let head = vcs.head().await?;
+    let Some(release) = release_commit(vcs, &head).await? else {
+        return Ok(TagOutcome {
+            commit: None,
+            created_tags: Vec::new(),
+            existing_tags: Vec::new(),
+            created_releases: Vec::new(),
+        });
+    };
+    let wanted = wanted_tags(vcs, config, &release.id).await?;
+    let existing = vcs.tags().await?;
+    // Packages whose version did not change keep their existing tag (at an older
+    // commit): only versions without a tag, or tagged at this commit, are ours.
+    let mine: Vec<&Wanted> = wanted
+        .iter()
+        .filter(|w| {
+            existing
+                .iter()
+                .find(|t| t.name == w.tag)
+                .is_none_or(|t| t.target == release.id)
+        })
+        .collect();
+
+    if config.forge.status_gate {
+        let status = forge.commit_status(&release.id).await?;
+        if status != CommitStatus::Success {
+            return Err(CoreError::Repository(format!("the release commit's checks are {status:?}, not green: wait for the pipeline, then run `ferry tag` again")));
+        }
+    }
+    if config.forge.milestone_gate {
+        for w in &mine {
+            if let Some(m) = forge.milestone(&w.version).await? {
+                if m.open_issues > 0 {
+                    return Err(CoreError::Repository(format!("milestone {} still has {} open issue(s): close or move them, then run `ferry tag` again", m.title, m.open_issues)));
+                }
+            }
+        }
+    }
+
+    let mut outcome = TagOutcome {
+        commit: Some(release.id.clone()),
+        created_tags: Vec::new(),
+        existing_tags: Vec::new(),
+        created_releases: Vec::new(),
+    };
+    for w in &mine {
+        if existing.iter().any(|t| t.name == w.tag) {
+            outcome.existing_tags.push(w.tag.clone());
+            continue;
+        }
+        let notes = notes_for(vcs, &release.id, w).await?;
+        match vcs
+            .create_tag(&w.tag, &release.id, &format!("{}\n\n{notes}", w.tag))
+            .await
+        {
+            Ok(_) => outcome.created_tags.push(w.tag.clone()),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                outcome.existing_tags.push(w.tag.clone())
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if !mine.is_empty() {
+        let mut push = PushRequest::to(config.release.remote.clone());
+        for w in &mine {
+            push = push.tag(w.tag.clone());
+        }
+        vcs.push(&push).await?;
+    }
+    for w in &mine {
+        if forge.find_release(&w.tag).await?.is_some() {
+            continue;
+        }
+        let notes = notes_for(vcs, &release.id, w).await?;
+        let update = ReleaseUpdate::new(w.tag.to_string(), notes).prerelease(w.prerelease);
+        match forge.create_release(&w.tag, &update).await {
+            Ok(_) => outcome.created_releases.push(w.tag.clone()),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(outcome)
+}
+
+async fn notes_for(vcs: &dyn Vcs, at: &CommitId, w: &Wanted) -> Result<String, CoreError> {
+    let doc = read_text(vcs, at, &w.changelog).await?.unwrap_or_default();
+    Ok(kac::section(&doc, &w.version).unwrap_or_else(|| format!("Release {}", w.version)))
+}
+
+/// The open release change request, if any (for status displays).
+pub async fn open_release_request(
+    forge: &dyn Forge,
+    config: &Config,
+) -> Result<Option<ChangeRequest>, CoreError> {
+    Ok(forge
+        .find_open_change_request(&config.forge.release_branch, &config.release.branch)
+        .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{FileTarget, PackageConfig};
+    use ferry_memory::{InMemoryForge, InMemoryVcs};
+
+    fn config() -> Config {
+        let mut c = Config::default();
+        c.release.mode = Mode::Independent;
+        for (name, path) in [("api", "packages/api"), ("web", "packages/web")] {
+            c.packages.push(PackageConfig {
+                name: name.into(),
+                path: path.into(),
+                tag: "{package}@v{version}".into(),
+            });
+            c.files.push(FileTarget {
+                path: format!("{path}/package.json"),
+                kind: None,
+                format: "{version}".into(),
+                pattern: None,
+                package: Some(name.into()),
+            });
+        }
+        c
+    }
+
+    async fn setup() -> (InMemoryVcs, InMemoryVcs, InMemoryForge) {
+        let (local, origin) = (InMemoryVcs::new(), InMemoryVcs::new());
+        local.add_remote("origin", origin.clone(), &["main"]);
+        let base = local.commit_files(
+            "chore: import",
+            &[
+                (
+                    "packages/api/package.json",
+                    "{\"name\": \"api\", \"version\": \"1.0.0\"}\n",
+                ),
+                (
+                    "packages/web/package.json",
+                    "{\"name\": \"web\", \"version\": \"1.0.0\"}\n",
+                ),
+            ],
+        );
+        for t in ["api@v1.0.0", "web@v1.0.0"] {
+            local
+                .create_tag(&TagName::new(t).expect("v"), &base, t)
+                .await
+                .expect("tag");
+        }
+        (local, origin, InMemoryForge::new())
+    }
+
+    #[tokio::test]
+    async fn train_aggregates_then_tag_releases_and_both_are_idempotent() {
+        let (vcs, origin, forge) = setup().await;
+        let c = config();
+        assert_eq!(
+            train(&vcs, &forge, &c, "2026-11-25", 2026)
+                .await
+                .expect("train"),
+            TrainOutcome::NothingToRelease
+        );
+
+        vcs.commit_files("fix(api): empty milestones", &[("packages/api/a.js", "1")]);
+        let main_before = vcs.head().await.expect("head");
+        let TrainOutcome::Updated {
+            number,
+            created: true,
+            commit,
+        } = train(&vcs, &forge, &c, "2026-11-25", 2026)
+            .await
+            .expect("train")
+        else {
+            panic!("created")
+        };
+        assert_eq!(
+            vcs.head().await.expect("head"),
+            main_before,
+            "main is untouched"
+        );
+        assert!(
+            vcs.status().await.expect("status").is_empty(),
+            "the working tree is untouched"
+        );
+        assert_eq!(
+            origin.resolve("release/next").await.expect("pushed"),
+            commit
+        );
+        let cr = forge.get_change_request(number).await.expect("cr");
+        assert_eq!(cr.title, "chore(release): api@v1.0.1");
+        assert!(
+            cr.body.contains("api 1.0.0 → 1.0.1") && cr.body.contains("api: empty milestones"),
+            "{}",
+            cr.body
+        );
+        assert!(cr.labels.contains(&"autorelease: pending".to_string()));
+
+        // Nothing new: no commit, no API write.
+        let writes = forge.write_count();
+        assert_eq!(
+            train(&vcs, &forge, &c, "2026-11-25", 2026)
+                .await
+                .expect("again"),
+            TrainOutcome::UpToDate { number }
+        );
+        assert_eq!(forge.write_count(), writes);
+        assert_eq!(vcs.resolve("release/next").await.expect("branch"), commit);
+
+        // More merges pile up into the same request.
+        vcs.commit_files("feat(web): kanban", &[("packages/web/k.js", "1")]);
+        let TrainOutcome::Updated {
+            number: same,
+            created: false,
+            commit,
+        } = train(&vcs, &forge, &c, "2026-11-25", 2026)
+            .await
+            .expect("train")
+        else {
+            panic!("updated")
+        };
+        assert_eq!(same, number);
+        assert_eq!(
+            forge.get_change_request(number).await.expect("cr").title,
+            "chore(release): api@v1.0.1, web@v1.1.0"
+        );
+
+        // Merge it (fast-forward main to the release commit) and tag.
+        let main = vcs.head().await.expect("head");
+        vcs.set_branch("main", &commit, Some(&main))
+            .await
+            .expect("merge");
+        vcs.checkout("main").expect("checkout");
+        forge.merge(number, commit.clone()).expect("merge");
+        let out = tag(&vcs, &forge, &c).await.expect("tag");
+        assert_eq!(
+            out.created_tags
+                .iter()
+                .map(|t| t.to_string())
+                .collect::<Vec<_>>(),
+            ["api@v1.0.1", "web@v1.1.0"]
+        );
+        assert_eq!(origin.resolve("web@v1.1.0").await.expect("pushed"), commit);
+        let rel = forge
+            .find_release(&TagName::new("web@v1.1.0").expect("v"))
+            .await
+            .expect("find")
+            .expect("release");
+        assert!(rel.notes.contains("web: kanban"), "{}", rel.notes);
+
+        // Re-running is a no-op.
+        let writes = forge.write_count();
+        let again = tag(&vcs, &forge, &c).await.expect("again");
+        assert!(again.created_tags.is_empty() && again.created_releases.is_empty());
+        assert_eq!(forge.write_count(), writes);
+        assert_eq!(
+            train(&vcs, &forge, &c, "2026-11-25", 2026)
+                .await
+                .expect("train"),
+            TrainOutcome::NothingToRelease
+        );
+    }
+
+    #[tokio::test]
+    async fn a_half_done_tag_run_is_completed() {
+        let (vcs, _origin, forge) = setup().await;
+        let c = config();
+        vcs.commit_files("fix(api): x", &[("packages/api/a.js", "1")]);
+        vcs.commit_files("fix(web): y", &[("packages/web/b.js", "1")]);
+        let TrainOutcome::Updated { commit, number, .. } =
+            train(&vcs, &forge, &c, "2026-11-25", 2026)
+                .await
+                .expect("train")
+        else {
+            panic!()
+        };
+        let main = vcs.head().await.expect("head");
+        vcs.set_branch("main", &commit, Some(&main))
+            .await
+            .expect("merge");
+        vcs.checkout("main").expect("checkout");
+        forge.merge(number, commit.clone()).expect("merge");
+        // A previous run died after one tag.
+        vcs.create_tag(&TagName::new("api@v1.0.1").expect("v"), &commit, "api")
+            .await
+            .expect("tag");
+        let out = tag(&vcs, &forge, &c).await.expect("tag");
+        assert_eq!(
+            out.existing_tags
+                .iter()
+                .map(|t| t.to_string())
+                .collect::<Vec<_>>(),
+            ["api@v1.0.1"]
+        );
+        assert_eq!(
+            out.created_tags
+                .iter()
+                .map(|t| t.to_string())
+                .collect::<Vec<_>>(),
+            ["web@v1.0.1"]
+        );
+        assert_eq!(out.created_releases.len(), 2, "both releases created");
+    }
+
+    #[tokio::test]
+    async fn gates_need_green_checks_and_closed_milestones() {
+        let (vcs, _origin, forge) = setup().await;
+        let mut c = config();
+        c.forge.status_gate = true;
+        c.forge.milestone_gate = true;
+        vcs.commit_files("fix(api): x", &[("packages/api/a.js", "1")]);
+        let TrainOutcome::Updated { commit, .. } = train(&vcs, &forge, &c, "2026-11-25", 2026)
+            .await
+            .expect("train")
+        else {
+            panic!()
+        };
+        let main = vcs.head().await.expect("head");
+        vcs.set_branch("main", &commit, Some(&main))
+            .await
+            .expect("merge");
+        vcs.checkout("main").expect("checkout");
+        let err = tag(&vcs, &forge, &c)
+            .await
+            .expect_err("pending checks")
+            .to_string();
+        assert!(err.contains("not green"), "{err}");
+        forge.set_commit_status(commit.clone(), CommitStatus::Success);
+        forge.set_milestone(ferry_ports::Milestone::new("1.0.1", 2, 5, false));
+        let err = tag(&vcs, &forge, &c)
+            .await
+            .expect_err("open issues")
+            .to_string();
+        assert!(
+            err.contains("milestone 1.0.1 still has 2 open issue(s)"),
+            "{err}"
+        );
+        assert!(
+            vcs.tags()
+                .await
+                .expect("tags")
+                .iter()
+                .all(|t| t.name.as_str() != "api@v1.0.1"),
+            "nothing tagged"
+        );
+        forge.set_milestone(ferry_ports::Milestone::new("1.0.1", 0, 7, false));
+        assert_eq!(
+            tag(&vcs, &forge, &c).await.expect("tag").created_tags.len(),
+            1
+        );
+    }
+}
