@@ -50,6 +50,9 @@ pub enum Command {
     /// Publish every [[target]] of a release; resumable, never overwriting. Exit code 3:
     /// partially published, run again to resume.
     Publish(crate::publish_cmd::PublishArgs),
+    /// Mark a published release broken: never deleted; recorded in storage and
+    /// deprecated/yanked where the registry supports it; never published again.
+    MarkBroken(crate::publish_cmd::MarkBrokenArgs),
     /// Show where each target of a release stands.
     Status(crate::publish_cmd::StatusArgs),
     /// Detect packages and write a commented starter ferry.toml.
@@ -86,6 +89,9 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Plan(args) => crate::release_cmd::plan(&cli.repo, args, cli.global.json),
         Command::Release(args) => crate::release_cmd::release(&cli.repo, args, cli.global.json),
         Command::Publish(args) => crate::publish_cmd::publish(&cli.repo, args, cli.global.json),
+        Command::MarkBroken(args) => {
+            crate::publish_cmd::mark_broken(&cli.repo, args, cli.global.json)
+        }
         Command::Status(args) => crate::publish_cmd::status(&cli.repo, args, cli.global.json),
         Command::Init { force } => crate::release_cmd::init(&cli.repo, force),
         Command::Config(ConfigCommand::Show) => {

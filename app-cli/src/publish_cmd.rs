@@ -5,7 +5,7 @@ use crate::exit;
 use crate::release_cmd::RepoOpts;
 use anyhow::{bail, Context};
 use clap::Args;
-use ferry_core::config::{Config, StorageKind, TargetConfig, TargetKind};
+use ferry_core::config::{Channel, Config, StorageKind, TargetConfig, TargetKind};
 use ferry_core::publish::{self, Observer, StorageRegistry, Target, TargetState};
 use ferry_core::template::{self, Vars};
 use ferry_core::version::staged::Staged;
@@ -28,6 +28,19 @@ pub struct PublishArgs {
     /// Publish only these targets (repeatable); default: all.
     #[arg(long = "target", value_name = "NAME")]
     pub only: Vec<String>,
+    /// Publish the `official` channel's targets (only after every `test` target of
+    /// this release succeeded).
+    #[arg(long)]
+    pub promote: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MarkBrokenArgs {
+    /// The release: its tag or version (named exactly).
+    pub release: String,
+    /// Why it is broken (shown to users).
+    #[arg(long)]
+    pub reason: String,
 }
 
 #[derive(Debug, Args)]
@@ -255,12 +268,33 @@ pub fn publish(opts: &RepoOpts, args: PublishArgs, json_out: bool) -> anyhow::Re
     let (version, release) = resolve_release(config, &args.release)?;
     let store = open_storage(config, &ctx.root)?;
     let scheme = config.release.scheme;
-    let mut targets = Vec::new();
-    for t in config
+    let rt = crate::release_cmd::runtime()?;
+    if args.promote {
+        let tests: Vec<String> = config
+            .targets
+            .iter()
+            .filter(|t| t.channel == Channel::Test)
+            .map(|t| t.name.clone())
+            .collect();
+        let record = rt.block_on(publish::status(store.as_ref(), &release))?;
+        publish::check_promotion(record.as_ref(), &tests)?;
+    }
+    let in_channel = |t: &&TargetConfig| {
+        if args.promote {
+            t.channel == Channel::Official
+        } else {
+            t.channel != Channel::Official
+        }
+    };
+    let chosen: Vec<&TargetConfig> = config
         .targets
         .iter()
+        .filter(in_channel)
         .filter(|t| args.only.is_empty() || args.only.contains(&t.name))
-    {
+        .collect();
+    let names: Vec<&str> = chosen.iter().map(|t| t.name.as_str()).collect();
+    let mut targets = Vec::new();
+    for t in chosen.iter().copied() {
         let registry = registry_for(t, &store)?;
         let artifacts = if registry.is_ok() {
             run_build(&ctx.root, t)?;
@@ -286,13 +320,12 @@ pub fn publish(opts: &RepoOpts, args: PublishArgs, json_out: bool) -> anyhow::Re
             after: t
                 .after
                 .iter()
-                .filter(|a| args.only.is_empty() || args.only.contains(a))
+                .filter(|a| names.contains(&a.as_str()))
                 .cloned()
                 .collect(),
             channel: None,
         });
     }
-    let rt = crate::release_cmd::runtime()?;
     let report = rt.block_on(publish::publish(
         store.as_ref(),
         &release,
@@ -350,6 +383,61 @@ pub fn status(opts: &RepoOpts, args: StatusArgs, json_out: bool) -> anyhow::Resu
                 );
             }
         }
+    }
+    Ok(exit::OK)
+}
+
+pub fn mark_broken(opts: &RepoOpts, args: MarkBrokenArgs, json_out: bool) -> anyhow::Result<u8> {
+    let ctx = crate::release_cmd::open_context(opts)?;
+    let config = &ctx.loaded.config;
+    let (version, release) = resolve_release(config, &args.release)?;
+    if args.reason.trim().is_empty() {
+        return Err(crate::output::UsageError(
+            "--reason must say why the release is broken".into(),
+        )
+        .into());
+    }
+    let store = open_storage(config, &ctx.root)?;
+    let rt = crate::release_cmd::runtime()?;
+    let record = rt.block_on(publish::mark_broken(store.as_ref(), &release, &args.reason))?;
+    // Registries that can deprecate or yank do so; nothing is ever deleted.
+    let mut withdrawn = Vec::new();
+    for t in &config.targets {
+        let Ok(Ok(registry)) = registry_for(t, &store) else {
+            continue;
+        };
+        if !registry.capabilities().withdraw {
+            continue;
+        }
+        let rendered = template::render(
+            &t.version,
+            &Vars {
+                version: &version,
+                scheme: config.release.scheme,
+                package: Some(&t.package),
+            },
+        )?;
+        match rt.block_on(registry.withdraw(
+            &PackageName::new(t.package.clone())?,
+            &Version::new(rendered)?,
+            &args.reason,
+        )) {
+            Ok(()) => withdrawn.push(t.name.clone()),
+            Err(e) if e.kind() == ferry_ports::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(
+                    anyhow::Error::new(e).context(format!("target {}: marking broken", t.name))
+                )
+            }
+        }
+    }
+    if json_out {
+        crate::outln!(
+            "{}",
+            serde_json::json!({"schema_version": 1, "release": release, "broken": args.reason, "withdrawn": withdrawn, "record": record})
+        );
+    } else {
+        crate::outln!("{release} is marked broken: {}", args.reason);
     }
     Ok(exit::OK)
 }

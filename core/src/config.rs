@@ -296,6 +296,24 @@ pub struct TargetConfig {
     /// Targets to finish first.
     #[serde(default)]
     pub after: Vec<String>,
+    /// `test` targets publish automatically; `official` ones only with
+    /// `ferry publish --promote`, once every `test` target of the release is done.
+    #[serde(default)]
+    pub channel: Channel,
+}
+
+/// A publishing channel (Framework M: test registry first, official on a manual
+/// trigger).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// Published by every `ferry publish`.
+    #[default]
+    Default,
+    /// Published automatically, and must succeed before promotion.
+    Test,
+    /// Published only by `ferry publish --promote`.
+    Official,
 }
 
 /// How the members of a group share versions.

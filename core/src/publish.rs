@@ -424,6 +424,63 @@ async fn run_target(
     Ok((TargetState::Done, outcome.uploaded.len(), None))
 }
 
+/// Promotion is allowed once every `test` target of the release is done; the error
+/// names the ones that are not.
+pub fn check_promotion(
+    record: Option<&ReleaseRecord>,
+    test_targets: &[String],
+) -> Result<(), CoreError> {
+    let missing: Vec<&str> = test_targets
+        .iter()
+        .filter(|t| {
+            record
+                .and_then(|r| r.targets.get(*t))
+                .is_none_or(|r| r.state != TargetState::Done)
+        })
+        .map(String::as_str)
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(CoreError::Repository(format!(
+            "promotion refused: the test channel has not succeeded for this release ({} not done); run `ferry publish` first",
+            missing.join(", ")
+        )))
+    }
+}
+
+/// Mark a release broken: never deleted, the mark kept in the ledger and in a
+/// `releases/<release>/broken` object beside it (Enso).
+pub async fn mark_broken(
+    store: &dyn BlobStore,
+    release: &str,
+    reason: &str,
+) -> Result<ReleaseRecord, CoreError> {
+    let key = record_key(release)?;
+    let (mut record, mut version) = load_record(store, &key, release).await?;
+    record.broken = Some(reason.to_string());
+    save_record(store, &key, &record, &mut version).await?;
+    let mark = BlobKey::new(format!("releases/{release}/broken"))?;
+    store
+        .put(
+            &mark,
+            reason.as_bytes().to_vec(),
+            ferry_ports::PutMode::Overwrite,
+        )
+        .await?;
+    Ok(record)
+}
+
+/// Whether a release is marked broken.
+pub async fn is_broken(store: &dyn BlobStore, release: &str) -> Result<Option<String>, CoreError> {
+    let mark = BlobKey::new(format!("releases/{release}/broken"))?;
+    match store.get(&mark).await {
+        Ok(b) => Ok(Some(String::from_utf8_lossy(&b.bytes).into_owned())),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// The ledger of a release, for `ferry status`.
 pub async fn status(
     store: &dyn BlobStore,

@@ -267,3 +267,94 @@ fn required_targets_without_credentials_fail_and_report_partial() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn promotion_waits_for_the_test_channel() {
+    let r = enso();
+    let toml = r
+        .read("ferry.toml")
+        .replace(
+            "name = \"engine\"\nkind = \"storage\"",
+            "name = \"engine\"\nchannel = \"test\"\nkind = \"storage\"",
+        )
+        .replace(
+            "name = \"bundle\"\nkind = \"storage\"",
+            "name = \"bundle\"\nchannel = \"official\"\nkind = \"storage\"",
+        )
+        .replace("after = [\"engine\", \"launcher\"]", "");
+    r.write("ferry.toml", &toml);
+    let out = Command::new(common::bin("ferry"))
+        .args(["publish", "2026.1.1", "--promote"])
+        .current_dir(r.path())
+        .output()
+        .expect("ferry");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("promotion refused") && text(&out.stderr).contains("engine"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        !r.dir
+            .path()
+            .join("storage/objects/assets/enso-bundle")
+            .exists(),
+        "nothing official was published"
+    );
+
+    let out = publish(&r, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(
+        doc["record"]["targets"].get("bundle").is_none(),
+        "the official target waits for --promote"
+    );
+    let out = Command::new(common::bin("ferry"))
+        .args(["publish", "2026.1.1", "--promote", "--json"])
+        .current_dir(r.path())
+        .output()
+        .expect("ferry");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(doc["record"]["targets"]["bundle"]["state"], "done");
+}
+
+#[test]
+fn broken_releases_are_marked_never_deleted_and_never_republished() {
+    let r = enso();
+    assert_eq!(publish(&r, &[]).status.code(), Some(0));
+    let assets_before: Vec<(String, String)> = storage_state(&r)
+        .into_iter()
+        .filter(|(k, _)| k.contains("assets"))
+        .collect();
+    let out = r.ferry(&[
+        "mark-broken",
+        "2026.1.1",
+        "--reason",
+        "corrupts projects on save",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let assets_after: Vec<(String, String)> = storage_state(&r)
+        .into_iter()
+        .filter(|(k, _)| k.contains("assets"))
+        .collect();
+    assert_eq!(assets_after, assets_before, "nothing deleted");
+    assert!(
+        storage_state(&r)
+            .iter()
+            .any(|(k, v)| k.ends_with("broken~") && v == "corrupts projects on save"),
+        "a broken object beside the record"
+    );
+    let status = r.ferry_ok(&["status", "2026.1.1"]);
+    assert!(
+        status.contains("marked broken: corrupts projects on save"),
+        "{status}"
+    );
+    let out = publish(&r, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("marked broken"),
+        "{}",
+        text(&out.stderr)
+    );
+}
