@@ -47,6 +47,12 @@ pub enum Command {
     Plan(crate::release_cmd::PlanArgs),
     /// Cut a release: bump every manifest, write the changelog, commit, tag.
     Release(crate::release_cmd::ReleaseArgs),
+    /// Keep ONE release merge request up to date: every pending bump and changelog as
+    /// one commit on the release branch, on top of main (GitHub or GitLab, [forge]).
+    Train,
+    /// On main at a merged release commit: create and push the tags of every bumped
+    /// package and the forge release entries; completes a half-done run.
+    Tag,
     /// Publish every [[target]] of a release; resumable, never overwriting. Exit code 3:
     /// partially published, run again to resume.
     Publish(crate::publish_cmd::PublishArgs),
@@ -88,6 +94,8 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Version(cmd) => crate::version_cmd::run(cmd, cli.global.json),
         Command::Plan(args) => crate::release_cmd::plan(&cli.repo, args, cli.global.json),
         Command::Release(args) => crate::release_cmd::release(&cli.repo, args, cli.global.json),
+        Command::Train => crate::forge_cmd::train(&cli.repo, cli.global.json),
+        Command::Tag => crate::forge_cmd::tag(&cli.repo, cli.global.json),
         Command::Publish(args) => crate::publish_cmd::publish(&cli.repo, args, cli.global.json),
         Command::MarkBroken(args) => {
             crate::publish_cmd::mark_broken(&cli.repo, args, cli.global.json)

@@ -3,6 +3,7 @@
 
 mod cli;
 mod clock;
+mod forge_cmd;
 mod init;
 mod output;
 mod publish_cmd;

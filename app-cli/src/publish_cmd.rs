@@ -86,7 +86,17 @@ pub fn open_storage(config: &Config, root: &Path) -> anyhow::Result<Arc<dyn Blob
                 || format!("[storage] path {}", dir.display()),
             )?))
         }
-        StorageKind::S3 => bail!("[storage] kind = \"s3\" is not available in this build yet"),
+        StorageKind::S3 => {
+            let mut cfg =
+                ferry_s3::S3Config::new(s.bucket.clone().unwrap_or_default(), s.region.clone());
+            cfg.prefix = s.prefix.clone();
+            cfg.endpoint = s.endpoint.clone();
+            cfg.force_path_style = s.path_style;
+            // Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
+            Ok(Arc::new(
+                ferry_s3::S3BlobStore::new(cfg).context("[storage] kind = \"s3\"")?,
+            ))
+        }
     }
 }
 
@@ -325,6 +335,31 @@ pub fn publish(opts: &RepoOpts, args: PublishArgs, json_out: bool) -> anyhow::Re
                 .collect(),
             channel: None,
         });
+    }
+    if let Some(template_path) = &config.manifest.template {
+        let text = std::fs::read_to_string(ctx.root.join(template_path))
+            .with_context(|| format!("[manifest] template {template_path} cannot be read"))?;
+        let content = template::render(
+            &text,
+            &Vars {
+                version: &version,
+                scheme,
+                package: None,
+            },
+        )?;
+        let name = config
+            .manifest
+            .name
+            .clone()
+            .unwrap_or_else(|| "manifest.yaml".into());
+        if rt.block_on(publish::store_manifest(
+            store.as_ref(),
+            &release,
+            &name,
+            &content,
+        ))? {
+            tracing::info!("stored {name} for {release}");
+        }
     }
     let report = rt.block_on(publish::publish(
         store.as_ref(),

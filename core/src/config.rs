@@ -27,6 +27,8 @@ pub struct Config {
     pub groups: Vec<GroupConfig>,
     /// The forge (GitHub, GitLab) for the release train.
     pub forge: ForgeConfig,
+    /// A release manifest rendered at publish time (Enso's `manifest.yaml`).
+    pub manifest: ManifestConfig,
     /// Where the release ledger, the lock and stored assets live.
     pub storage: StorageConfig,
     /// Publish targets (`[[target]]`).
@@ -145,6 +147,17 @@ pub struct PackageConfig {
 
 fn default_package_tag() -> String {
     "{package}@v{version}".into()
+}
+
+/// `[manifest]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ManifestConfig {
+    /// A template file in the repository (`{version}` placeholders), e.g.
+    /// `distribution/manifest.template.yaml`; none: no manifest.
+    pub template: Option<String>,
+    /// The stored name (default `manifest.yaml`), at `releases/<release>/<name>`.
+    pub name: Option<String>,
 }
 
 /// Which forge.

@@ -471,6 +471,38 @@ pub async fn mark_broken(
     Ok(record)
 }
 
+/// Store the release manifest at `releases/<release>/<name>`, once: an identical
+/// manifest is a no-op; a different one is refused (a release is immutable).
+pub async fn store_manifest(
+    store: &dyn BlobStore,
+    release: &str,
+    name: &str,
+    content: &str,
+) -> Result<bool, CoreError> {
+    let key = BlobKey::new(format!("releases/{release}/{name}"))?;
+    match store
+        .put(
+            &key,
+            content.as_bytes().to_vec(),
+            ferry_ports::PutMode::Create,
+        )
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+            let have = store.get(&key).await?;
+            let have = String::from_utf8_lossy(&have.bytes);
+            // A manifest marked broken later is the same manifest.
+            if have == content || have.strip_suffix("broken: true\n") == Some(content) {
+                Ok(false)
+            } else {
+                Err(CoreError::Repository(format!("release {release} already has a different {name}; a published release is never changed (mark it broken and release a new version)")))
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Whether a release is marked broken.
 pub async fn is_broken(store: &dyn BlobStore, release: &str) -> Result<Option<String>, CoreError> {
     let mark = BlobKey::new(format!("releases/{release}/broken"))?;

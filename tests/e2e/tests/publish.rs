@@ -322,6 +322,13 @@ fn promotion_waits_for_the_test_channel() {
 #[test]
 fn broken_releases_are_marked_never_deleted_and_never_republished() {
     let r = enso();
+    let toml =
+        r.read("ferry.toml") + "\n[manifest]\ntemplate = \"distribution/manifest.template.yaml\"\n";
+    r.write("ferry.toml", &toml);
+    r.write(
+        "distribution/manifest.template.yaml",
+        "minimum-launcher-version: {version}\ngraal-vm-version: 20.2.0\n",
+    );
     assert_eq!(publish(&r, &[]).status.code(), Some(0));
     let assets_before: Vec<(String, String)> = storage_state(&r)
         .into_iter()
