@@ -144,19 +144,24 @@ fn registry_for(
             Ok(Arc::new(StorageRegistry::new(store.clone())) as Arc<dyn Registry>)
         }
         TargetKind::Pypi => {
-            let token = secret_env(&t.token_env);
-            let user = secret_env(&t.username_env);
-            let password = secret_env(&t.password_env);
-            match (token, user, password) {
-                (Err(var), _, _) | (_, Err(var), _) | (_, _, Err(var)) => Err(var),
-                (Ok(token), Ok(user), Ok(password)) => {
-                    let _ = (token, user, password);
-                    bail!(
-                        "[[target]] {}: kind = \"pypi\" is not available in this build yet",
-                        t.name
-                    )
-                }
-            }
+            let credentials = match (secret_env(&t.token_env), secret_env(&t.username_env), secret_env(&t.password_env)) {
+                (Err(var), _, _) | (_, Err(var), _) | (_, _, Err(var)) => return Ok(Err(var)),
+                (Ok(Some(token)), _, _) => ferry_pypi::PypiCredentials::token(token),
+                (Ok(None), Ok(Some(user)), Ok(Some(password))) => ferry_pypi::PypiCredentials::password(user, password),
+                _ => bail!("[[target]] {}: kind = \"pypi\" needs token_env, or username_env and password_env", t.name),
+            };
+            let upload = t.url.clone().unwrap_or_default();
+            let index = t
+                .index_url
+                .clone()
+                .unwrap_or_else(|| "https://pypi.org/simple/".into());
+            let registry = ferry_pypi::PypiRegistry::new(ferry_pypi::PypiConfig {
+                upload_url: upload,
+                index_url: index,
+                credentials,
+            })
+            .with_context(|| format!("[[target]] {}", t.name))?;
+            Ok(Arc::new(registry) as Arc<dyn Registry>)
         }
     })
 }

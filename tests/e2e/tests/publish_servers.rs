@@ -1,0 +1,306 @@
+//! `ferry publish` against real servers started by `scripts/services` on 127.0.0.1:
+//! pypiserver (checked with pip) and SeaweedFS S3 for the ledger, the lock and the
+//! stored assets. Crash at every step, two publishers racing on one S3, and a
+//! sentinel secret that must appear nowhere.
+
+mod common;
+
+use common::{text, Repo};
+use std::process::{Command, Output};
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!(
+            "{name} is not set: run `scripts/services` and source its env file (scripts/test does)"
+        )
+    })
+}
+
+struct Setup {
+    repo: Repo,
+    package: String,
+    wheel: String,
+}
+
+fn unique() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_nanos();
+    format!("{}{}", std::process::id(), nanos % 1_000_000_000)
+}
+
+/// A minimal valid wheel, built with Python's zipfile (METADATA, WHEEL, RECORD).
+fn write_wheel(dir: &std::path::Path, name: &str, version: &str, payload: &str) -> String {
+    let dist = name.replace('-', "_");
+    let file = format!("{dist}-{version}-py3-none-any.whl");
+    let script = format!(
+        r#"
+import zipfile, hashlib, base64, sys
+path = sys.argv[1]
+files = {{
+    "{dist}/__init__.py": "VALUE = '{payload}'\n",
+    "{dist}-{version}.dist-info/METADATA": "Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+    "{dist}-{version}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: ferry-e2e\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+}}
+record = []
+with zipfile.ZipFile(path, "w") as z:
+    for n, c in files.items():
+        info = zipfile.ZipInfo(n, date_time=(2026, 1, 1, 0, 0, 0))
+        z.writestr(info, c)
+        d = base64.urlsafe_b64encode(hashlib.sha256(c.encode()).digest()).rstrip(b"=").decode()
+        record.append(f"{{n}},sha256={{d}},{{len(c.encode())}}")
+    record.append("{dist}-{version}.dist-info/RECORD,,")
+    z.writestr(zipfile.ZipInfo("{dist}-{version}.dist-info/RECORD", date_time=(2026, 1, 1, 0, 0, 0)), "\n".join(record) + "\n")
+"#
+    );
+    std::fs::create_dir_all(dir).expect("mkdir");
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(dir.join(&file))
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    file
+}
+
+fn setup() -> Setup {
+    let (pypi, bucket, endpoint) = (
+        env("FERRY_TEST_PYPI_URL"),
+        env("FERRY_TEST_S3_BUCKET"),
+        env("FERRY_TEST_S3_ENDPOINT"),
+    );
+    let id = unique();
+    let package = format!("ferry-e2e-{id}");
+    let r = Repo::new();
+    r.write(
+        "ferry.toml",
+        &format!(
+            r#"[release]
+tags = ["v{{version}}"]
+
+[storage]
+kind = "s3"
+bucket = "{bucket}"
+prefix = "e2e-{id}"
+endpoint = "{endpoint}"
+path_style = true
+lock_ttl = 3
+
+[[target]]
+name = "pypi"
+kind = "pypi"
+package = "{package}"
+version = "{{version:pep440}}"
+files = ["dist/*.whl"]
+build = ["sh", "-c", "echo \"$0 $*\" >> ../build-argv.txt", "build"]
+url = "{pypi}"
+index_url = "{pypi}simple/"
+username_env = "FERRY_TEST_PYPI_USER"
+password_env = "FERRY_TEST_PYPI_PASSWORD"
+required = true
+
+[[target]]
+name = "assets"
+kind = "storage"
+package = "{package}"
+files = ["dist/*.whl", "dist/notes.txt"]
+after = ["pypi"]
+"#
+        ),
+    );
+    r.write(".gitignore", "dist/\n");
+    r.commit_all("chore: init");
+    let wheel = write_wheel(&r.path().join("dist"), &package, "1.2.0", "one");
+    r.write("dist/notes.txt", "release notes\n");
+    Setup {
+        repo: r,
+        package,
+        wheel,
+    }
+}
+
+fn publish(s: &Setup, extra: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(common::bin("ferry"));
+    cmd.args(["publish", "v1.2.0", "--json"])
+        .args(extra)
+        .current_dir(s.repo.path());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("ferry publish")
+}
+
+fn uploads_in_log(file: &str) -> usize {
+    std::fs::read_to_string(env("FERRY_TEST_PYPI_LOG"))
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains(file) && l.to_lowercase().contains("stor"))
+        .count()
+}
+
+fn pip_download_sha(s: &Setup) -> String {
+    let dir = s.repo.dir.path().join("pip");
+    let out = Command::new("python3")
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--disable-pip-version-check",
+            "--index-url",
+        ])
+        .arg(format!("{}simple/", env("FERRY_TEST_PYPI_URL")))
+        .arg(format!("{}==1.2.0", s.package))
+        .arg("-d")
+        .arg(&dir)
+        .output()
+        .expect("pip");
+    assert!(out.status.success(), "pip download: {}", text(&out.stderr));
+    let out = Command::new("sha256sum")
+        .arg(dir.join(&s.wheel))
+        .output()
+        .expect("sha256sum");
+    text(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn publishes_to_pypi_and_s3_then_resumes_after_a_crash_at_each_step() {
+    for step in 1..=2 {
+        let s = setup();
+        let crashed = publish(
+            &s,
+            &[],
+            &[("FERRY_FAULT_CRASH_AFTER_STEP", &step.to_string())],
+        );
+        assert!(!crashed.status.success(), "step {step}: crashed");
+        let out = publish(&s, &["--wait", "15"], &[]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "step {step}: {}",
+            text(&out.stderr)
+        );
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!(doc["complete"], true);
+        let total: u64 = ["pypi", "assets"]
+            .iter()
+            .map(|t| {
+                doc["record"]["targets"][t]["uploaded"]
+                    .as_u64()
+                    .unwrap_or(99)
+            })
+            .sum();
+        assert_eq!(
+            total, 3,
+            "step {step}: one upload per artifact across both runs"
+        );
+        assert_eq!(
+            uploads_in_log(&s.wheel),
+            1,
+            "step {step}: pypiserver stored the wheel once"
+        );
+        let local = Command::new("sha256sum")
+            .arg(s.repo.path().join("dist").join(&s.wheel))
+            .output()
+            .expect("sha256sum");
+        assert_eq!(
+            pip_download_sha(&s),
+            text(&local.stdout)
+                .split_whitespace()
+                .next()
+                .unwrap_or_default(),
+            "pip gets our bytes"
+        );
+        // Identical again: a no-op.
+        let again = publish(&s, &[], &[]);
+        assert_eq!(again.status.code(), Some(0));
+        assert_eq!(uploads_in_log(&s.wheel), 1);
+    }
+}
+
+#[test]
+fn other_bytes_are_refused_and_pypi_keeps_the_original() {
+    let s = setup();
+    assert_eq!(publish(&s, &[], &[]).status.code(), Some(0));
+    let original = pip_download_sha(&s);
+    write_wheel(&s.repo.path().join("dist"), &s.package, "1.2.0", "two");
+    let out = publish(&s, &[], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(&s.wheel) && text(&out.stderr).matches("sha256:").count() >= 2,
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::remove_dir_all(s.repo.dir.path().join("pip")).expect("rm");
+    assert_eq!(pip_download_sha(&s), original);
+}
+
+#[test]
+fn two_publishers_on_one_s3_never_both_publish() {
+    let s = setup();
+    let spawn = || {
+        Command::new(common::bin("ferry"))
+            .args(["publish", "v1.2.0", "--json"])
+            .current_dir(s.repo.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn")
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (
+        a.wait_with_output().expect("a"),
+        b.wait_with_output().expect("b"),
+    );
+    assert_eq!(
+        uploads_in_log(&s.wheel),
+        1,
+        "{}\n{}",
+        text(&a.stderr),
+        text(&b.stderr)
+    );
+    for o in [&a, &b] {
+        if !o.status.success() {
+            assert!(
+                text(&o.stderr).contains("lock is held by"),
+                "{}",
+                text(&o.stderr)
+            );
+        }
+    }
+}
+
+#[test]
+fn the_secret_appears_nowhere() {
+    let s = setup();
+    let secret = env("FERRY_TEST_PYPI_PASSWORD");
+    let out = publish(&s, &["-v"], &[("FERRY_LOG", "debug")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let status = Command::new(common::bin("ferry"))
+        .args(["status", "v1.2.0", "--json"])
+        .current_dir(s.repo.path())
+        .output()
+        .expect("status");
+    let argv = std::fs::read_to_string(s.repo.dir.path().join("build-argv.txt"))
+        .expect("the build command ran");
+    for (what, haystack) in [
+        ("stdout", text(&out.stdout)),
+        ("stderr/logs", text(&out.stderr)),
+        ("stored record", text(&status.stdout)),
+        ("child argv", argv),
+    ] {
+        assert!(!haystack.contains(&secret), "the secret leaked into {what}");
+    }
+    // A wrong password: refused, and still never printed.
+    let wrong = "sentinel-wrong-password-4242";
+    let s2 = setup();
+    let out = publish(&s2, &[], &[("FERRY_TEST_PYPI_PASSWORD", wrong)]);
+    assert!(!out.status.success());
+    assert!(!format!("{}{}", text(&out.stdout), text(&out.stderr)).contains(wrong));
+}
