@@ -22,31 +22,11 @@ struct Found {
 
 fn manifest_name(kind: FileKind, text: &str) -> Option<String> {
     match kind {
-        FileKind::PackageJson => serde_json::from_str::<serde_json::Value>(text)
-            .ok()?
-            .get("name")?
-            .as_str()
-            .map(str::to_string),
-        FileKind::Cargo => text
-            .parse::<toml::Table>()
-            .ok()?
-            .get("package")?
-            .get("name")?
-            .as_str()
-            .map(str::to_string),
-        FileKind::Pyproject => {
-            let t = text.parse::<toml::Table>().ok()?;
-            t.get("project")
-                .and_then(|p| p.get("name"))
-                .or_else(|| t.get("tool")?.get("poetry")?.get("name"))?
-                .as_str()
-                .map(str::to_string)
-        }
         FileKind::Chart => text
             .lines()
             .find_map(|l| l.strip_prefix("name:"))
             .map(|n| n.trim().trim_matches('"').to_string()),
-        _ => None,
+        _ => ferry_core::manifest::dependencies::name(kind, text),
     }
 }
 

@@ -190,17 +190,15 @@ pub async fn prepare(
                     ConventionalCommit::parse(&c.message)
                         .is_some_and(|cc| cc.level() > BumpLevel::None)
                 }) {
-                    return finish_prepare(
-                        vcs,
-                        input,
+                    let what = BumpRequest::Stage { stage: *stage };
+                    let found = Found {
                         head,
                         branch,
-                        current.clone(),
+                        current: current.clone(),
                         previous_tag,
-                        BumpRequest::Stage { stage: *stage },
                         commits,
-                    )
-                    .await;
+                    };
+                    return finish_prepare(vcs, input, found, what).await;
                 }
                 return Ok(None);
             }
@@ -216,32 +214,33 @@ pub async fn prepare(
             BumpRequest::Level { level, stage: None }
         }
     };
-    finish_prepare(
-        vcs,
-        input,
+    let found = Found {
         head,
         branch,
         current,
         previous_tag,
-        what,
         commits,
-    )
-    .await
+    };
+    finish_prepare(vcs, input, found, what).await
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn finish_prepare(
-    vcs: &dyn Vcs,
-    input: &ReleaseInput<'_>,
+/// What `prepare` found in the repository before choosing the next version.
+struct Found {
     head: CommitId,
     branch: Option<String>,
     current: Option<(Staged, String, Option<TagName>)>,
     previous_tag: Option<TagName>,
-    what: BumpRequest,
     commits: Vec<ferry_ports::CommitInfo>,
+}
+
+async fn finish_prepare(
+    vcs: &dyn Vcs,
+    input: &ReleaseInput<'_>,
+    found: Found,
+    what: BumpRequest,
 ) -> Result<Option<ReleasePlan>, CoreError> {
     let scheme = input.config.release.scheme;
-    let next_text = match &current {
+    let next_text = match &found.current {
         Some((v, _, _)) => {
             let current_text = scheme.render(v).map_err(CoreError::Config)?;
             scheme::bump(scheme, &current_text, &what, input.year)?
@@ -255,18 +254,7 @@ async fn finish_prepare(
         },
     };
     let next = scheme.staged(&next_text)?;
-    plan_for(
-        vcs,
-        input,
-        head,
-        branch,
-        current,
-        previous_tag,
-        next,
-        commits,
-    )
-    .await
-    .map(Some)
+    plan_for(vcs, input, found, next).await.map(Some)
 }
 
 /// Re-plan with an explicit version typed at the confirmation prompt.
@@ -288,17 +276,19 @@ pub async fn with_version(
     Ok(plan)
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn plan_for(
     vcs: &dyn Vcs,
     input: &ReleaseInput<'_>,
-    head: CommitId,
-    branch: Option<String>,
-    current: Option<(Staged, String, Option<TagName>)>,
-    previous_tag: Option<TagName>,
+    found: Found,
     next: Staged,
-    commits: Vec<ferry_ports::CommitInfo>,
 ) -> Result<ReleasePlan, CoreError> {
+    let Found {
+        head,
+        branch,
+        current,
+        previous_tag,
+        commits,
+    } = found;
     let config = input.config;
     let scheme = config.release.scheme;
     let vars = Vars {
