@@ -36,8 +36,11 @@ pub fn open_forge(config: &Config) -> anyhow::Result<Arc<dyn Forge>> {
             Ok(Arc::new(ferry_github::GitHubForge::new(cfg)?))
         }
         ForgeKind::Gitlab => {
-            let _ = token;
-            bail!("[forge] kind = \"gitlab\" is not available in this build yet")
+            let mut cfg = ferry_gitlab::GitLabConfig::new(project, token);
+            if let Some(base) = &fc.base_url {
+                cfg = cfg.with_base_url(base.clone());
+            }
+            Ok(Arc::new(ferry_gitlab::GitLabForge::new(cfg)?))
         }
     }
 }

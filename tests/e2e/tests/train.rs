@@ -7,11 +7,125 @@ mod common;
 
 use common::{text, Repo};
 use ferry_fakes::github::FakeGitHub;
+use ferry_fakes::gitlab::FakeGitLab;
 use std::process::{Command, Output};
 
-const TOKEN: &str = "ghp_fake0000000000000000000000000000000";
+/// Either fake forge, driven the same way: the train must behave identically on both.
+enum Fake {
+    GitHub(FakeGitHub),
+    GitLab(FakeGitLab),
+}
 
-fn monorepo(base_url: &str) -> Repo {
+impl Fake {
+    fn kind(&self) -> &'static str {
+        match self {
+            Fake::GitHub(_) => "github",
+            Fake::GitLab(_) => "gitlab",
+        }
+    }
+    fn base_url(&self) -> &str {
+        match self {
+            Fake::GitHub(f) => &f.base_url,
+            Fake::GitLab(f) => &f.base_url,
+        }
+    }
+    fn token(&self) -> String {
+        match self {
+            Fake::GitHub(f) => f.token.clone(),
+            Fake::GitLab(f) => f.token.clone(),
+        }
+    }
+    fn write_count(&self) -> u64 {
+        match self {
+            Fake::GitHub(f) => f.write_count(),
+            Fake::GitLab(f) => f.write_count(),
+        }
+    }
+    fn merge(&self, number: u64, sha: &str) {
+        match self {
+            Fake::GitHub(f) => f.merge_pull(number, sha),
+            Fake::GitLab(f) => f.merge_mr(number, sha),
+        }
+    }
+    fn fail_releases(&self, times: u32) {
+        match self {
+            Fake::GitHub(f) => f.fail_next("/releases", times, 500),
+            Fake::GitLab(f) => f.fail_next("/releases", times, 500),
+        }
+    }
+    /// (title, body) of the change request, read back over the forge's own API.
+    async fn change_request(&self, number: u64) -> (String, String) {
+        match self {
+            Fake::GitHub(f) => {
+                let pr = get(
+                    &format!("{}/repos/acme/widgets/pulls/{number}", f.base_url),
+                    &format!("Authorization: Bearer {}", f.token),
+                )
+                .await;
+                (
+                    pr["title"].as_str().unwrap_or_default().into(),
+                    pr["body"].as_str().unwrap_or_default().into(),
+                )
+            }
+            Fake::GitLab(f) => {
+                let mr = get(
+                    &format!(
+                        "{}/api/v4/projects/{}/merge_requests/{number}",
+                        f.base_url, f.project_id
+                    ),
+                    &format!("PRIVATE-TOKEN: {}", f.token),
+                )
+                .await;
+                (
+                    mr["title"].as_str().unwrap_or_default().into(),
+                    mr["description"].as_str().unwrap_or_default().into(),
+                )
+            }
+        }
+    }
+    /// The tag name of the release entry of `tag`, read back over the API.
+    async fn release_tag(&self, tag: &str) -> String {
+        let encoded = tag.replace('@', "%40");
+        let doc = match self {
+            Fake::GitHub(f) => {
+                get(
+                    &format!("{}/repos/acme/widgets/releases/tags/{encoded}", f.base_url),
+                    &format!("Authorization: Bearer {}", f.token),
+                )
+                .await
+            }
+            Fake::GitLab(f) => {
+                get(
+                    &format!(
+                        "{}/api/v4/projects/{}/releases/{encoded}",
+                        f.base_url, f.project_id
+                    ),
+                    &format!("PRIVATE-TOKEN: {}", f.token),
+                )
+                .await
+            }
+        };
+        doc["tag_name"].as_str().unwrap_or_default().to_string()
+    }
+}
+
+/// GET a JSON document with curl (no HTTP client crate in the e2e tests).
+async fn get(url: &str, header: &str) -> serde_json::Value {
+    let (url, header) = (url.to_string(), header.to_string());
+    tokio::task::spawn_blocking(move || {
+        let out = Command::new("curl")
+            .args(["-sf", "-H", &header, &url])
+            .output()
+            .expect("curl");
+        assert!(out.status.success(), "GET {url}: {}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("json")
+    })
+    .await
+    .expect("join")
+}
+
+fn monorepo(fake: &Fake) -> Repo {
+    let (kind, base_url) = (fake.kind(), fake.base_url());
     let r = Repo::new();
     r.write(
         "packages/core/pyproject.toml",
@@ -22,7 +136,7 @@ fn monorepo(base_url: &str) -> Repo {
         "{\n  \"name\": \"@framework-m/ui\",\n  \"version\": \"1.0.0\"\n}\n",
     );
     r.write("packages/web/package.json", "{\n  \"name\": \"@framework-m/web\",\n  \"version\": \"1.0.0\",\n  \"dependencies\": {\"@framework-m/ui\": \"^1.0.0\"}\n}\n");
-    let mut toml = format!("[release]\nmode = \"independent\"\n\n[forge]\nkind = \"github\"\nbase_url = \"{base_url}\"\nproject = \"acme/widgets\"\ntoken_env = \"FERRY_E2E_GITHUB_TOKEN\"\n\n");
+    let mut toml = format!("[release]\nmode = \"independent\"\n\n[forge]\nkind = \"{kind}\"\nbase_url = \"{base_url}\"\nproject = \"acme/widgets\"\ntoken_env = \"FERRY_E2E_GITHUB_TOKEN\"\n\n");
     for (name, file) in [
         ("core", "pyproject.toml"),
         ("ui", "package.json"),
@@ -39,18 +153,18 @@ fn monorepo(base_url: &str) -> Repo {
     r
 }
 
-fn ferry(r: &Repo, args: &[&str]) -> Output {
+fn ferry(r: &Repo, token: &str, args: &[&str]) -> Output {
     Command::new(common::bin("ferry"))
         .args(args)
         .current_dir(r.path())
-        .env("FERRY_E2E_GITHUB_TOKEN", TOKEN)
+        .env("FERRY_E2E_GITHUB_TOKEN", token)
         .env("SOURCE_DATE_EPOCH", "1795600000")
         .output()
         .expect("ferry")
 }
 
-fn ok(r: &Repo, args: &[&str]) -> serde_json::Value {
-    let out = ferry(r, args);
+fn ok(r: &Repo, token: &str, args: &[&str]) -> serde_json::Value {
+    let out = ferry(r, token, args);
     assert!(
         out.status.success(),
         "ferry {args:?}: {}",
@@ -61,10 +175,19 @@ fn ok(r: &Repo, args: &[&str]) -> serde_json::Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn train_then_tag_on_github() {
-    let gh = FakeGitHub::start().await;
-    let r = tokio::task::block_in_place(|| monorepo(&gh.base_url));
+    train_then_tag(Fake::GitHub(FakeGitHub::start().await)).await;
+}
 
-    let doc = tokio::task::block_in_place(|| ok(&r, &["train", "--json"]));
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn train_then_tag_on_gitlab() {
+    train_then_tag(Fake::GitLab(FakeGitLab::start().await)).await;
+}
+
+async fn train_then_tag(gh: Fake) {
+    let token = gh.token();
+    let r = tokio::task::block_in_place(|| monorepo(&gh));
+
+    let doc = tokio::task::block_in_place(|| ok(&r, &token, &["train", "--json"]));
     assert_eq!(doc["train"]["outcome"], "nothing_to_release");
 
     tokio::task::block_in_place(|| {
@@ -72,7 +195,7 @@ async fn train_then_tag_on_github() {
         r.commit_all("feat(ui)!: new button API");
         r.git(&["push", "-q", "origin", "main"]);
     });
-    let doc = tokio::task::block_in_place(|| ok(&r, &["train", "--json"]));
+    let doc = tokio::task::block_in_place(|| ok(&r, &token, &["train", "--json"]));
     assert_eq!(
         (
             doc["train"]["outcome"].as_str(),
@@ -102,7 +225,7 @@ async fn train_then_tag_on_github() {
 
     // Nothing new: no commit, no API write.
     let writes = gh.write_count();
-    let doc = tokio::task::block_in_place(|| ok(&r, &["train", "--json"]));
+    let doc = tokio::task::block_in_place(|| ok(&r, &token, &["train", "--json"]));
     assert_eq!(doc["train"]["outcome"], "up_to_date", "{doc}");
     assert_eq!(gh.write_count(), writes);
 
@@ -112,7 +235,7 @@ async fn train_then_tag_on_github() {
         r.commit_all("fix(core): registry lookup");
         r.git(&["push", "-q", "origin", "main"]);
     });
-    let doc = tokio::task::block_in_place(|| ok(&r, &["train", "--json"]));
+    let doc = tokio::task::block_in_place(|| ok(&r, &token, &["train", "--json"]));
     assert_eq!(
         (
             doc["train"]["number"].as_u64(),
@@ -122,29 +245,12 @@ async fn train_then_tag_on_github() {
         "{doc}"
     );
     let release_commit = doc["train"]["commit"].as_str().expect("commit").to_string();
-    let pr = reqwest_free_get(&format!(
-        "{}/repos/acme/widgets/pulls/{number}",
-        gh.base_url
-    ))
-    .await;
+    let (title, body) = gh.change_request(number).await;
     assert!(
-        pr["title"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("core@v1.0.1")
-            && pr["title"]
-                .as_str()
-                .unwrap_or_default()
-                .contains("web@v1.0.1"),
-        "{pr}"
+        title.contains("core@v1.0.1") && title.contains("web@v1.0.1"),
+        "{title}"
     );
-    assert!(
-        pr["body"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("ui 1.0.0 → 2.0.0"),
-        "{pr}"
-    );
+    assert!(body.contains("ui 1.0.0 → 2.0.0"), "{body}");
 
     // Merge: fast-forward main on the remote, mark the PR merged, pull.
     tokio::task::block_in_place(|| {
@@ -154,11 +260,11 @@ async fn train_then_tag_on_github() {
         );
         r.git(&["pull", "-q", "--ff-only", "origin", "main"]);
     });
-    gh.merge_pull(number, &release_commit);
+    gh.merge(number, &release_commit);
 
     // The first tag run dies at the forge after pushing the tags.
-    gh.fail_next("/releases", 3, 500);
-    let out = tokio::task::block_in_place(|| ferry(&r, &["tag", "--json"]));
+    gh.fail_releases(3);
+    let out = tokio::task::block_in_place(|| ferry(&r, &token, &["tag", "--json"]));
     assert!(
         !out.status.success(),
         "the injected forge failure stops the run"
@@ -168,7 +274,7 @@ async fn train_then_tag_on_github() {
         "tags were pushed before the failure"
     );
 
-    let doc = tokio::task::block_in_place(|| ok(&r, &["tag", "--json"]));
+    let doc = tokio::task::block_in_place(|| ok(&r, &token, &["tag", "--json"]));
     let created: Vec<String> = doc["tag"]["created_releases"]
         .as_array()
         .expect("list")
@@ -186,44 +292,22 @@ async fn train_then_tag_on_github() {
             release_commit,
             "{t}"
         );
-        let rel = reqwest_free_get(&format!(
-            "{}/repos/acme/widgets/releases/tags/{}",
-            gh.base_url,
-            t.replace('@', "%40")
-        ))
-        .await;
-        assert_eq!(rel["tag_name"], t);
+        assert_eq!(gh.release_tag(t).await, t);
     }
 
     // Re-running is a no-op.
     let writes = gh.write_count();
-    let doc = tokio::task::block_in_place(|| ok(&r, &["tag", "--json"]));
+    let doc = tokio::task::block_in_place(|| ok(&r, &token, &["tag", "--json"]));
     assert_eq!(doc["tag"]["created_tags"].as_array().map(Vec::len), Some(0));
     assert_eq!(gh.write_count(), writes);
-    let doc = tokio::task::block_in_place(|| ok(&r, &["train", "--json"]));
+    let doc = tokio::task::block_in_place(|| ok(&r, &token, &["train", "--json"]));
     assert_eq!(doc["train"]["outcome"], "nothing_to_release");
-}
-
-/// GET a JSON document from the fake with the token, using curl (no HTTP client
-/// crate in the e2e tests).
-async fn reqwest_free_get(url: &str) -> serde_json::Value {
-    let url = url.to_string();
-    tokio::task::spawn_blocking(move || {
-        let out = Command::new("curl")
-            .args(["-sf", "-H", &format!("Authorization: Bearer {TOKEN}"), &url])
-            .output()
-            .expect("curl");
-        assert!(out.status.success(), "GET {url}: {}", text(&out.stderr));
-        serde_json::from_slice(&out.stdout).expect("json")
-    })
-    .await
-    .expect("join")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_token_is_named_and_never_printed() {
-    let gh = FakeGitHub::start().await;
-    let r = tokio::task::block_in_place(|| monorepo(&gh.base_url));
+    let gh = Fake::GitHub(FakeGitHub::start().await);
+    let r = tokio::task::block_in_place(|| monorepo(&gh));
     let out = tokio::task::block_in_place(|| {
         Command::new(common::bin("ferry"))
             .args(["train"])

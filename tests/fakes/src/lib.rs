@@ -10,6 +10,7 @@
 #![recursion_limit = "256"]
 
 pub mod github;
+pub mod gitlab;
 
 use std::net::SocketAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
