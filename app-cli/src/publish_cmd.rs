@@ -28,6 +28,9 @@ pub struct PublishArgs {
     /// Publish only these targets (repeatable); default: all.
     #[arg(long = "target", value_name = "NAME")]
     pub only: Vec<String>,
+    /// Allow OCI tags to move to another digest (never otherwise).
+    #[arg(long)]
+    pub force: bool,
     /// Publish the `official` channel's targets (only after every `test` target of
     /// this release succeeded).
     #[arg(long)]
@@ -138,10 +141,31 @@ fn secret_env(name: &Option<String>) -> Result<Option<String>, String> {
 fn registry_for(
     t: &TargetConfig,
     store: &Arc<dyn BlobStore>,
+    force: bool,
 ) -> anyhow::Result<Result<Arc<dyn Registry>, String>> {
     Ok(match t.kind {
         TargetKind::Storage => {
             Ok(Arc::new(StorageRegistry::new(store.clone())) as Arc<dyn Registry>)
+        }
+        TargetKind::Oci => {
+            let credentials = match (
+                secret_env(&t.token_env),
+                secret_env(&t.username_env),
+                secret_env(&t.password_env),
+            ) {
+                (Err(var), _, _) | (_, Err(var), _) | (_, _, Err(var)) => return Ok(Err(var)),
+                (Ok(Some(token)), _, _) => Some(ferry_oci::OciCredentials::bearer(token)),
+                (Ok(None), Ok(Some(user)), Ok(Some(password))) => {
+                    Some(ferry_oci::OciCredentials::basic(user, password))
+                }
+                _ => None,
+            };
+            let mut cfg = ferry_oci::OciConfig::new(t.url.clone().unwrap_or_default(), credentials);
+            cfg.allow_tag_move = force;
+            Ok(Arc::new(
+                ferry_oci::OciRegistry::new(cfg)
+                    .with_context(|| format!("[[target]] {}", t.name))?,
+            ) as Arc<dyn Registry>)
         }
         TargetKind::Pypi => {
             let credentials = match (secret_env(&t.token_env), secret_env(&t.username_env), secret_env(&t.password_env)) {
@@ -200,6 +224,16 @@ fn collect(root: &Path, t: &TargetConfig) -> anyhow::Result<Vec<Artifact>> {
         })?;
         for path in paths {
             let path = path.with_context(|| format!("[[target]] {}: reading {pattern}", t.name))?;
+            if t.kind == TargetKind::Oci && path.join("index.json").is_file() {
+                out.push(oci_layout(&path).with_context(|| {
+                    format!(
+                        "[[target]] {}: {} is not an OCI image layout",
+                        t.name,
+                        path.display()
+                    )
+                })?);
+                continue;
+            }
             if !path.is_file() {
                 continue;
             }
@@ -226,6 +260,34 @@ fn collect(root: &Path, t: &TargetConfig) -> anyhow::Result<Vec<Artifact>> {
         );
     }
     Ok(out)
+}
+
+/// An OCI image layout directory as an artifact: identified by its manifest's digest.
+fn oci_layout(dir: &Path) -> anyhow::Result<Artifact> {
+    let index: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("index.json"))?)?;
+    let manifest = index["manifests"]
+        .get(0)
+        .context("index.json lists no manifest")?;
+    let digest = Sha256Digest::parse(
+        manifest["digest"]
+            .as_str()
+            .context("the manifest has no digest")?,
+    )?;
+    let size = manifest["size"]
+        .as_u64()
+        .context("the manifest has no size")?;
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut descriptor = ArtifactDescriptor::new(name, size, digest);
+    if let Some(media) = manifest["mediaType"].as_str() {
+        descriptor = descriptor.with_media_type(media);
+    }
+    Ok(Artifact::new(
+        descriptor,
+        ArtifactBody::File(dir.to_path_buf()),
+    ))
 }
 
 fn holder() -> String {
@@ -310,7 +372,7 @@ pub fn publish(opts: &RepoOpts, args: PublishArgs, json_out: bool) -> anyhow::Re
     let names: Vec<&str> = chosen.iter().map(|t| t.name.as_str()).collect();
     let mut targets = Vec::new();
     for t in chosen.iter().copied() {
-        let registry = registry_for(t, &store)?;
+        let registry = registry_for(t, &store, args.force)?;
         let artifacts = if registry.is_ok() {
             run_build(&ctx.root, t)?;
             collect(&ctx.root, t)?
@@ -443,7 +505,7 @@ pub fn mark_broken(opts: &RepoOpts, args: MarkBrokenArgs, json_out: bool) -> any
     // Registries that can deprecate or yank do so; nothing is ever deleted.
     let mut withdrawn = Vec::new();
     for t in &config.targets {
-        let Ok(Ok(registry)) = registry_for(t, &store) else {
+        let Ok(Ok(registry)) = registry_for(t, &store, false) else {
             continue;
         };
         if !registry.capabilities().withdraw {

@@ -267,6 +267,9 @@ pub enum TargetKind {
     Storage,
     /// A Python package index (the upload API twine uses).
     Pypi,
+    /// An OCI registry: an image layout directory or a Helm chart `.tgz` pushed as
+    /// `<package>:<version>` (tags are never moved unless `ferry publish --force`).
+    Oci,
 }
 
 /// `[[target]]`: one publish destination.
@@ -542,6 +545,9 @@ impl Config {
                 )));
             }
             template::check(&t.version, &format!("[[target]] {}: version", t.name))?;
+            if t.kind == TargetKind::Oci && t.url.is_none() {
+                return Err(CoreError::Config(format!("[[target]] {}: kind = \"oci\" needs `url` (the registry, e.g. https://ghcr.io)", t.name)));
+            }
             if t.kind == TargetKind::Pypi && t.url.is_none() {
                 return Err(CoreError::Config(format!("[[target]] {}: kind = \"pypi\" needs `url` (the upload API, e.g. https://upload.pypi.org/legacy/)", t.name)));
             }

@@ -304,3 +304,224 @@ fn the_secret_appears_nowhere() {
     assert!(!out.status.success());
     assert!(!format!("{}{}", text(&out.stdout), text(&out.stderr)).contains(wrong));
 }
+
+/// A Helm chart `.tgz` (Chart.yaml + a template), deterministic for its inputs.
+fn write_chart(dir: &std::path::Path, name: &str, version: &str, value: &str) -> String {
+    let file = format!("{name}-{version}.tgz");
+    let script = r#"
+import io, sys, tarfile, gzip
+path, name, version, value = sys.argv[1:5]
+files = {
+    f"{name}/Chart.yaml": f"apiVersion: v2\nname: {name}\nversion: {version}\nappVersion: \"{version}\"\n",
+    f"{name}/templates/configmap.yaml": f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  value: \"{value}\"\n",
+}
+raw = io.BytesIO()
+with tarfile.open(fileobj=raw, mode="w") as t:
+    for n, c in files.items():
+        data = c.encode()
+        info = tarfile.TarInfo(n)
+        info.size, info.mtime = len(data), 1767225600
+        t.addfile(info, io.BytesIO(data))
+with open(path, "wb") as f:
+    f.write(gzip.compress(raw.getvalue(), mtime=0))
+"#;
+    std::fs::create_dir_all(dir).expect("mkdir");
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(dir.join(&file))
+        .args([name, version, value])
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    file
+}
+
+struct OciSetup {
+    repo: Repo,
+    repository: String,
+}
+
+fn oci_setup() -> OciSetup {
+    let (registry, bucket, endpoint) = (
+        env("FERRY_TEST_OCI_URL"),
+        env("FERRY_TEST_S3_BUCKET"),
+        env("FERRY_TEST_S3_ENDPOINT"),
+    );
+    let id = unique();
+    let chart = format!("trueppm{id}");
+    let repository = format!("charts/{chart}");
+    let r = Repo::new();
+    r.write(
+        "ferry.toml",
+        &format!(
+            r#"[release]
+tags = ["v{{version}}"]
+
+[storage]
+kind = "s3"
+bucket = "{bucket}"
+prefix = "e2e-oci-{id}"
+endpoint = "{endpoint}"
+path_style = true
+lock_ttl = 3
+
+[[target]]
+name = "assets"
+kind = "storage"
+package = "{chart}"
+files = ["dist/*.tgz"]
+
+[[target]]
+name = "helm"
+kind = "oci"
+package = "{repository}"
+url = "{registry}"
+username_env = "FERRY_TEST_OCI_USER"
+password_env = "FERRY_TEST_OCI_PASSWORD"
+files = ["dist/*.tgz"]
+required = true
+after = ["assets"]
+"#
+        ),
+    );
+    r.write(".gitignore", "dist/\n");
+    r.commit_all("chore: init");
+    write_chart(&r.path().join("dist"), &chart, "0.3.0", "one");
+    OciSetup {
+        repo: r,
+        repository,
+    }
+}
+
+/// The digest skopeo sees for `repository:tag` (credentials through an auth file).
+fn skopeo_digest(s: &OciSetup, tag: &str) -> String {
+    let registry = env("FERRY_TEST_OCI_URL");
+    let host = registry
+        .trim_start_matches("http://")
+        .trim_start_matches("https://")
+        .trim_end_matches('/');
+    let auth = s.repo.dir.path().join("auth.json");
+    let basic = {
+        let raw = format!(
+            "{}:{}",
+            env("FERRY_TEST_OCI_USER"),
+            env("FERRY_TEST_OCI_PASSWORD")
+        );
+        let out = Command::new("base64")
+            .arg("-w0")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("base64");
+        use std::io::Write;
+        let mut child = out;
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(raw.as_bytes())
+            .expect("write");
+        text(&child.wait_with_output().expect("base64").stdout)
+    };
+    std::fs::write(
+        &auth,
+        format!("{{\"auths\": {{\"{host}\": {{\"auth\": \"{basic}\"}}}}}}"),
+    )
+    .expect("auth.json");
+    let out = Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false", "--authfile"])
+        .arg(&auth)
+        .arg(format!("docker://{host}/{}:{tag}", s.repository))
+        .output()
+        .expect("skopeo");
+    assert!(out.status.success(), "skopeo: {}", text(&out.stderr));
+    let out2 = Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("sha256sum");
+    use std::io::Write;
+    let mut child = out2;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&out.stdout)
+        .expect("write");
+    format!(
+        "sha256:{}",
+        text(&child.wait_with_output().expect("sha").stdout)
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+    )
+}
+
+fn oci_publish(s: &OciSetup, extra: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(common::bin("ferry"));
+    cmd.args(["publish", "v0.3.0", "--json"])
+        .args(extra)
+        .current_dir(s.repo.path());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("ferry publish")
+}
+
+#[test]
+fn helm_chart_to_oci_resumes_after_a_crash_and_tags_never_move() {
+    for step in 1..=2 {
+        let s = oci_setup();
+        let crashed = oci_publish(
+            &s,
+            &[],
+            &[("FERRY_FAULT_CRASH_AFTER_STEP", &step.to_string())],
+        );
+        assert!(!crashed.status.success(), "step {step}: crashed");
+        let out = oci_publish(&s, &["--wait", "15"], &[]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "step {step}: {}",
+            text(&out.stderr)
+        );
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        let total: u64 = ["assets", "helm"]
+            .iter()
+            .map(|t| {
+                doc["record"]["targets"][t]["uploaded"]
+                    .as_u64()
+                    .unwrap_or(99)
+            })
+            .sum();
+        assert_eq!(
+            total, 2,
+            "step {step}: one upload per artifact across both runs"
+        );
+        let first = skopeo_digest(&s, "0.3.0");
+
+        if step == 1 {
+            // Same version, other bytes: the tag is not moved, and says why.
+            let chart = s.repository.trim_start_matches("charts/").to_string();
+            write_chart(&s.repo.path().join("dist"), &chart, "0.3.0", "two");
+            let toml = s.repo.read("ferry.toml").replace(
+                "name = \"assets\"\nkind = \"storage\"",
+                "name = \"assets\"\nkind = \"storage\"\nchannel = \"official\"",
+            );
+            s.repo.write("ferry.toml", &toml);
+            let out = oci_publish(&s, &[], &[]);
+            assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+            assert!(
+                text(&out.stderr).matches("sha256:").count() >= 2,
+                "{}",
+                text(&out.stderr)
+            );
+            assert_eq!(
+                skopeo_digest(&s, "0.3.0"),
+                first,
+                "the tag still points at the original"
+            );
+        }
+    }
+}
