@@ -525,3 +525,50 @@ fn helm_chart_to_oci_resumes_after_a_crash_and_tags_never_move() {
         }
     }
 }
+
+#[test]
+fn a_failing_server_leaves_a_partial_release_that_the_next_run_completes() {
+    let s = setup();
+    // The assets target runs first; PyPI is unreachable for this run (a server failing
+    // at that step): the release is partial, exit code 3, and says how to resume.
+    let good = s.repo.read("ferry.toml");
+    let broken = good
+        .replace(
+            &format!("url = \"{}\"", env("FERRY_TEST_PYPI_URL")),
+            "url = \"http://127.0.0.1:9/\"",
+        )
+        .replace("after = [\"pypi\"]", "");
+    s.repo.write("ferry.toml", &broken);
+    let out = publish(&s, &[], &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("run `ferry publish v1.2.0` again to resume"),
+        "{}",
+        text(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(doc["record"]["targets"]["pypi"]["state"], "failed");
+    assert_eq!(doc["record"]["targets"]["assets"]["state"], "done");
+    let status = Command::new(common::bin("ferry"))
+        .args(["status", "v1.2.0"])
+        .current_dir(s.repo.path())
+        .output()
+        .expect("status");
+    assert!(
+        text(&status.stdout).contains("failed"),
+        "{}",
+        text(&status.stdout)
+    );
+
+    // The server is back: the next run finishes, uploading only what is missing.
+    s.repo
+        .write("ferry.toml", &good.replace("after = [\"pypi\"]", ""));
+    let out = publish(&s, &[], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        doc["record"]["targets"]["assets"]["uploaded"], 2,
+        "assets were not uploaded again"
+    );
+    assert_eq!(uploads_in_log(&s.wheel), 1);
+}
