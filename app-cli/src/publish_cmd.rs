@@ -147,6 +147,21 @@ fn registry_for(
         TargetKind::Storage => {
             Ok(Arc::new(StorageRegistry::new(store.clone())) as Arc<dyn Registry>)
         }
+        TargetKind::Npm => {
+            let token = match secret_env(&t.token_env) {
+                Err(var) => return Ok(Err(var)),
+                Ok(token) => token.unwrap_or_default(),
+            };
+            let url = t
+                .url
+                .clone()
+                .unwrap_or_else(|| "https://registry.npmjs.org/".into());
+            let config = ferry_npm::NpmConfig::new(url, token);
+            Ok(Arc::new(
+                ferry_npm::NpmRegistry::new(config)
+                    .with_context(|| format!("[[target]] {}", t.name))?,
+            ) as Arc<dyn Registry>)
+        }
         TargetKind::Oci => {
             let credentials = match (
                 secret_env(&t.token_env),

@@ -267,6 +267,9 @@ pub enum TargetKind {
     Storage,
     /// A Python package index (the upload API twine uses).
     Pypi,
+    /// An npm registry: one package tarball per version; pre-releases go to the `next`
+    /// dist-tag; `ferry mark-broken` deprecates.
+    Npm,
     /// An OCI registry: an image layout directory or a Helm chart `.tgz` pushed as
     /// `<package>:<version>` (tags are never moved unless `ferry publish --force`).
     Oci,
@@ -545,6 +548,9 @@ impl Config {
                 )));
             }
             template::check(&t.version, &format!("[[target]] {}: version", t.name))?;
+            if t.kind == TargetKind::Npm && t.token_env.is_none() {
+                return Err(CoreError::Config(format!("[[target]] {}: kind = \"npm\" needs `token_env` (the variable holding an npm token)", t.name)));
+            }
             if t.kind == TargetKind::Oci && t.url.is_none() {
                 return Err(CoreError::Config(format!("[[target]] {}: kind = \"oci\" needs `url` (the registry, e.g. https://ghcr.io)", t.name)));
             }

@@ -572,3 +572,156 @@ fn a_failing_server_leaves_a_partial_release_that_the_next_run_completes() {
     );
     assert_eq!(uploads_in_log(&s.wheel), 1);
 }
+
+/// An npm package tarball (`package/package.json`, `package/index.js`).
+fn write_npm_tarball(dir: &std::path::Path, name: &str, version: &str, body: &str) -> String {
+    let file = format!(
+        "{}-{version}.tgz",
+        name.trim_start_matches('@').replace('/', "-")
+    );
+    let script = r#"
+import io, sys, tarfile, gzip, json
+path, name, version, body = sys.argv[1:5]
+files = {"package/package.json": json.dumps({"name": name, "version": version, "main": "index.js"}), "package/index.js": body}
+raw = io.BytesIO()
+with tarfile.open(fileobj=raw, mode="w") as t:
+    for n, c in files.items():
+        data = c.encode()
+        info = tarfile.TarInfo(n)
+        info.size, info.mtime, info.mode = len(data), 1767225600, 0o644
+        t.addfile(info, io.BytesIO(data))
+with open(path, "wb") as f:
+    f.write(gzip.compress(raw.getvalue(), mtime=0))
+"#;
+    std::fs::create_dir_all(dir).expect("mkdir");
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(dir.join(&file))
+        .args([name, version, body])
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    file
+}
+
+fn npm_view(name: &str, field: &str) -> String {
+    let out = Command::new("npm")
+        .args([
+            "view",
+            name,
+            field,
+            "--json",
+            "--registry",
+            &env("FERRY_TEST_NPM_URL"),
+        ])
+        .env(
+            "npm_config_cache",
+            std::env::temp_dir().join("ferry-e2e-npm-cache"),
+        )
+        .output()
+        .expect("npm");
+    assert!(
+        out.status.success(),
+        "npm view {name} {field}: {}",
+        text(&out.stderr)
+    );
+    text(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn npm_prereleases_go_to_next_resume_after_a_crash_and_broken_ones_are_deprecated() {
+    let (bucket, endpoint) = (env("FERRY_TEST_S3_BUCKET"), env("FERRY_TEST_S3_ENDPOINT"));
+    let id = unique();
+    let package = format!("@ferry-e2e/web{id}");
+    let r = Repo::new();
+    r.write(
+        "ferry.toml",
+        &format!(
+            r#"[release]
+tags = ["v{{version}}"]
+
+[storage]
+kind = "s3"
+bucket = "{bucket}"
+prefix = "e2e-npm-{id}"
+endpoint = "{endpoint}"
+path_style = true
+lock_ttl = 3
+
+[[target]]
+name = "assets"
+kind = "storage"
+package = "web{id}"
+files = ["dist/*.tgz"]
+
+[[target]]
+name = "npm"
+kind = "npm"
+package = "{package}"
+url = "{}"
+token_env = "FERRY_TEST_NPM_TOKEN"
+files = ["dist/*.tgz"]
+after = ["assets"]
+"#,
+            env("FERRY_TEST_NPM_URL")
+        ),
+    );
+    r.write(".gitignore", "dist/\n");
+    r.commit_all("chore: init");
+    write_npm_tarball(
+        &r.path().join("dist"),
+        &package,
+        "0.3.0-alpha.1",
+        "module.exports = 1;\n",
+    );
+    let run = |extra: &[(&str, &str)], args: &[&str]| {
+        let mut cmd = Command::new(common::bin("ferry"));
+        cmd.args(["publish", "v0.3.0-alpha.1", "--json"])
+            .args(args)
+            .current_dir(r.path());
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("ferry")
+    };
+    let crashed = run(&[("FERRY_FAULT_CRASH_AFTER_STEP", "1")], &[]);
+    assert!(!crashed.status.success());
+    let out = run(&[], &["--wait", "15"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let total: u64 = ["assets", "npm"]
+        .iter()
+        .map(|t| {
+            doc["record"]["targets"][t]["uploaded"]
+                .as_u64()
+                .unwrap_or(99)
+        })
+        .sum();
+    assert_eq!(total, 2, "one upload per artifact across both runs");
+    let tags: serde_json::Value =
+        serde_json::from_str(&npm_view(&package, "dist-tags")).expect("json");
+    assert_eq!(
+        tags["next"], "0.3.0-alpha.1",
+        "a pre-release goes to `next`: {tags}"
+    );
+    // (A registry points `latest` at a brand-new package's first version by itself; the
+    // adapter's own tests check that an existing `latest` is never moved.)
+
+    let out = Command::new(common::bin("ferry"))
+        .args(["mark-broken", "v0.3.0-alpha.1", "--reason", "breaks SSR"])
+        .current_dir(r.path())
+        .output()
+        .expect("ferry");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        npm_view(&format!("{package}@0.3.0-alpha.1"), "deprecated"),
+        "\"breaks SSR\""
+    );
+    let out = run(&[], &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a broken release is never published again"
+    );
+}
