@@ -106,6 +106,14 @@ pub fn open_storage(config: &Config, root: &Path) -> anyhow::Result<Arc<dyn Blob
 /// The release's canonical version and ledger name, from a tag or a version.
 fn resolve_release(config: &Config, arg: &str) -> anyhow::Result<(Staged, String)> {
     let scheme = config.release.scheme;
+    // A package's own tag (independent mode: `web@v1.2.0`) names its release as is.
+    for p in &config.packages {
+        if let Some(v) = template::match_version(&p.tag, Some(&p.name), arg)
+            .and_then(|(text, format)| template::parse_rendered(scheme, format, text))
+        {
+            return Ok((v, arg.to_string()));
+        }
+    }
     let first = &config.release.tags[0];
     let version = match template::match_version(first, None, arg)
         .and_then(|(text, format)| template::parse_rendered(scheme, format, text))
@@ -548,10 +556,22 @@ pub fn mark_broken(opts: &RepoOpts, args: MarkBrokenArgs, json_out: bool) -> any
             }
         }
     }
+    // The forge's release entry: a `broken` asset and a visible note.
+    let mut forge_marked = false;
+    if config.forge.kind != ferry_core::config::ForgeKind::None {
+        let _inside = rt.enter();
+        let forge = crate::forge_cmd::open_forge(config)?;
+        let tag = ferry_ports::TagName::new(release.clone())?;
+        forge_marked = rt.block_on(ferry_core::train::mark_broken_on_forge(
+            forge.as_ref(),
+            &tag,
+            &args.reason,
+        ))?;
+    }
     if json_out {
         crate::outln!(
             "{}",
-            serde_json::json!({"schema_version": 1, "release": release, "broken": args.reason, "withdrawn": withdrawn, "record": record})
+            serde_json::json!({"schema_version": 1, "release": release, "broken": args.reason, "withdrawn": withdrawn, "forge_marked": forge_marked, "record": record})
         );
     } else {
         crate::outln!("{release} is marked broken: {}", args.reason);

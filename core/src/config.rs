@@ -248,7 +248,7 @@ impl Default for StorageConfig {
     fn default() -> Self {
         StorageConfig {
             kind: StorageKind::Fs,
-            path: ".ferry/storage".into(),
+            path: ".git/ferry".into(),
             bucket: None,
             prefix: None,
             endpoint: None,

@@ -715,3 +715,80 @@ mod tests {
         );
     }
 }
+
+/// Mark a release entry broken on the forge (Enso): an empty `broken` asset and a
+/// visible note at the top of its notes. Never deletes; a no-op when already marked.
+/// Returns whether the forge had a release entry for `tag`.
+pub async fn mark_broken_on_forge(
+    forge: &dyn Forge,
+    tag: &TagName,
+    reason: &str,
+) -> Result<bool, CoreError> {
+    let Some(release) = forge.find_release(tag).await? else {
+        return Ok(false);
+    };
+    let note = format!("> **This release is marked broken:** {reason}\n> Do not install it; use another version.\n\n");
+    if !release
+        .notes
+        .starts_with("> **This release is marked broken:**")
+    {
+        forge
+            .update_release(
+                &release.id,
+                &ReleaseUpdate::default().with_notes(format!("{note}{}", release.notes)),
+            )
+            .await?;
+    }
+    if forge.capabilities().asset_upload {
+        forge
+            .upload_asset(
+                &release.id,
+                "broken",
+                "application/octet-stream",
+                Vec::new(),
+            )
+            .await?;
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod broken_tests {
+    use super::*;
+    use ferry_memory::InMemoryForge;
+
+    #[tokio::test]
+    async fn broken_releases_get_an_asset_and_a_note_once() {
+        let forge = InMemoryForge::new();
+        let tag = TagName::new("v2.0.0").expect("valid");
+        assert!(!mark_broken_on_forge(&forge, &tag, "x")
+            .await
+            .expect("no release"));
+        forge
+            .create_release(&tag, &ReleaseUpdate::new("v2.0.0", "### Added\n\n- y"))
+            .await
+            .expect("create");
+        assert!(mark_broken_on_forge(&forge, &tag, "corrupts data")
+            .await
+            .expect("mark"));
+        let writes = forge.write_count();
+        assert!(mark_broken_on_forge(&forge, &tag, "corrupts data")
+            .await
+            .expect("again"));
+        assert_eq!(forge.write_count(), writes, "idempotent");
+        let rel = forge
+            .find_release(&tag)
+            .await
+            .expect("find")
+            .expect("release");
+        assert!(
+            rel.notes
+                .starts_with("> **This release is marked broken:** corrupts data")
+                && rel.notes.ends_with("- y"),
+            "{}",
+            rel.notes
+        );
+        let assets = forge.list_assets(&rel.id).await.expect("assets");
+        assert_eq!((assets[0].name.as_str(), assets[0].size), ("broken", 0));
+    }
+}

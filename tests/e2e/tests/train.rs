@@ -83,6 +83,32 @@ impl Fake {
             }
         }
     }
+    /// The notes of the release entry of `tag`, read back over the API.
+    async fn release_notes(&self, tag: &str) -> String {
+        let encoded = tag.replace('@', "%40");
+        match self {
+            Fake::GitHub(f) => get(
+                &format!("{}/repos/acme/widgets/releases/tags/{encoded}", f.base_url),
+                &format!("Authorization: Bearer {}", f.token),
+            )
+            .await["body"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            Fake::GitLab(f) => get(
+                &format!(
+                    "{}/api/v4/projects/{}/releases/{encoded}",
+                    f.base_url, f.project_id
+                ),
+                &format!("PRIVATE-TOKEN: {}", f.token),
+            )
+            .await["description"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        }
+    }
+
     /// The tag name of the release entry of `tag`, read back over the API.
     async fn release_tag(&self, tag: &str) -> String {
         let encoded = tag.replace('@', "%40");
@@ -302,6 +328,28 @@ async fn train_then_tag(gh: Fake) {
     assert_eq!(gh.write_count(), writes);
     let doc = tokio::task::block_in_place(|| ok(&r, &token, &["train", "--json"]));
     assert_eq!(doc["train"]["outcome"], "nothing_to_release");
+
+    // Marking a release broken: recorded in storage, and on the forge a visible note
+    // on the release entry and a `broken` asset (GitLab: a linked package file).
+    let doc = tokio::task::block_in_place(|| {
+        ok(
+            &r,
+            &token,
+            &[
+                "mark-broken",
+                "ui@v2.0.0",
+                "--reason",
+                "button focus trap",
+                "--json",
+            ],
+        )
+    });
+    assert_eq!(doc["forge_marked"], true, "{doc}");
+    let notes = gh.release_notes("ui@v2.0.0").await;
+    assert!(
+        notes.starts_with("> **This release is marked broken:** button focus trap"),
+        "{notes}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
