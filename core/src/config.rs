@@ -115,6 +115,9 @@ pub struct ChangelogConfig {
     pub kinds: Vec<String>,
     /// Compare link template, e.g. `https://gitlab.com/g/p/-/compare/{previous}...{tag}`.
     pub compare_url: Option<String>,
+    /// Independent mode: also write a dated section listing every package released
+    /// together into the root changelog (`path`).
+    pub aggregate: bool,
 }
 
 impl Default for ChangelogConfig {
@@ -128,6 +131,7 @@ impl Default for ChangelogConfig {
                 .map(|k| k.to_string())
                 .collect(),
             compare_url: None,
+            aggregate: false,
         }
     }
 }

@@ -456,3 +456,45 @@ mod tests {
         );
     }
 }
+
+/// Insert a section (`heading` line, then `body`) right below the `[Unreleased]`
+/// section (or at the top, below the title, when there is none) — for a root
+/// changelog that aggregates the packages released together.
+pub fn insert_section(doc: &str, heading: &str, body: &str) -> String {
+    let doc = if doc.trim().is_empty() {
+        NEW_CHANGELOG
+    } else {
+        doc
+    };
+    let lines: Vec<&str> = doc.lines().collect();
+    let at = match unreleased_span(&lines) {
+        Some((_, end)) => end,
+        None => lines
+            .iter()
+            .position(|l| is_section_heading(l) || is_link_definition(l))
+            .unwrap_or(lines.len()),
+    };
+    let mut out: Vec<String> = lines[..at].iter().map(|l| l.to_string()).collect();
+    while out.last().is_some_and(|l| l.trim().is_empty()) {
+        out.pop();
+    }
+    out.push(String::new());
+    out.push(heading.to_string());
+    out.push(String::new());
+    out.extend(body.trim_end().lines().map(str::to_string));
+    out.push(String::new());
+    out.extend(lines[at..].iter().map(|l| l.to_string()));
+    out.join("\n").trim_end().to_string() + "\n"
+}
+
+#[cfg(test)]
+mod aggregate_tests {
+    use super::*;
+
+    #[test]
+    fn sections_go_below_unreleased() {
+        let doc = "# Changelog\n\n## [Unreleased]\n\n## 2026-01-01\n\n### a@v1.0.0\n\n- x\n";
+        let out = insert_section(doc, "## 2026-11-25", "### a@v1.1.0\n\n- y\n");
+        assert_eq!(out, "# Changelog\n\n## [Unreleased]\n\n## 2026-11-25\n\n### a@v1.1.0\n\n- y\n\n## 2026-01-01\n\n### a@v1.0.0\n\n- x\n");
+    }
+}

@@ -651,6 +651,36 @@ async fn prepare_independent(
             });
         }
     }
+    if config.changelog.enabled && config.changelog.aggregate {
+        let mut body = String::new();
+        for p in mplan.packages.iter().filter(|p| p.next_tag.is_some()) {
+            body.push_str(&format!(
+                "### {}\n\n",
+                p.next_tag
+                    .as_ref()
+                    .map(|t| t.to_string())
+                    .unwrap_or_default()
+            ));
+            for e in &p.entries {
+                body.push_str(&format!("- {}: {}\n", e.kind, e.text));
+            }
+            for r in &p.reasons {
+                if let crate::plan::Reason::Dependency {
+                    package, version, ..
+                } = r
+                {
+                    body.push_str(&format!(
+                        "- changed: Updated dependency {package} to {version}\n"
+                    ));
+                }
+            }
+            body.push('\n');
+        }
+        let root = RepoPath::new(&config.changelog.path)?;
+        let doc = load(vcs, &mut files, &root).await?.unwrap_or_default();
+        let after = kac::insert_section(&doc, &format!("## {}", input.date), &body);
+        files.entry(root).or_default().1 = Some(after);
+    }
     for f in &mplan.fragments {
         let before = load(vcs, &mut files, f).await?;
         files.insert(f.clone(), (before, None));

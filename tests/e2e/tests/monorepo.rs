@@ -23,7 +23,8 @@ fn framework_m() -> Repo {
         "crates/fm-rs/Cargo.toml",
         "[package]\nname = \"fm-rs\"\nversion = \"0.4.0\"\nedition = \"2021\"\n",
     );
-    let mut toml = String::from("[release]\nmode = \"independent\"\n\n");
+    let mut toml =
+        String::from("[release]\nmode = \"independent\"\n\n[changelog]\naggregate = true\n\n");
     for (name, path, file, format) in [
         (
             "core",
@@ -134,6 +135,8 @@ fn plan_and_release_a_polyglot_monorepo() {
             && core_log.contains("**BREAKING** core: registry resolves ports by protocol"),
         "{core_log}"
     );
+    let root_log = r.read("CHANGELOG.md");
+    assert!(root_log.contains("## 2026-11-25\n\n### core@v2.0.0\n\n- added: **BREAKING** core: registry resolves ports by protocol"), "the root changelog aggregates: {root_log}");
     let cli_log = r.read("packages/cli/CHANGELOG.md");
     assert!(
         cli_log.contains("Updated dependency core to 2.0.0"),
