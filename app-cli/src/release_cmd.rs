@@ -98,6 +98,7 @@ fn input<'a>(
         what,
         date,
         year,
+        api_breaks: Default::default(),
     }
 }
 
@@ -146,19 +147,68 @@ fn level_word(level: ferry_core::conventional::BumpLevel) -> &'static str {
 }
 
 fn reason_text(r: &ferry_core::plan::Reason) -> String {
-    use ferry_core::plan::Reason;
-    match r {
-        Reason::Commit { subject, .. } => subject.clone(),
-        Reason::Fragment { file, .. } => format!("fragment {file}"),
-        Reason::Dependency {
-            package,
-            version,
-            requirement,
-        } => format!("{package} {version} is outside {requirement}"),
-        Reason::ReleaseAs { version, .. } => format!("Release-As: {version}"),
-        Reason::Group { group } => format!("group {group}"),
-        Reason::FirstRelease => "first release".into(),
+    r.describe()
+}
+
+/// Run `cargo semver-checks` for every `semver_checks = true` package against its
+/// last release tag; the levels its API breaks require (process I/O lives here).
+fn api_breaks(
+    ctx: &Context_,
+    rt: &tokio::runtime::Runtime,
+) -> anyhow::Result<std::collections::BTreeMap<String, ferry_core::conventional::BumpLevel>> {
+    use ferry_core::conventional::BumpLevel;
+    let config = &ctx.loaded.config;
+    let mut out = std::collections::BTreeMap::new();
+    if config.release.mode != ferry_core::config::Mode::Independent
+        || !config.packages.iter().any(|p| p.semver_checks)
+    {
+        return Ok(out);
     }
+    let first = rt.block_on(ferry_core::plan::plan(&ctx.vcs, config))?;
+    for (p, planned) in config.packages.iter().zip(&first.packages) {
+        let (true, Some(tag)) = (p.semver_checks, &planned.current_tag) else {
+            continue;
+        };
+        let manifest = ctx.root.join(&p.path).join("Cargo.toml");
+        tracing::info!("{}: cargo semver-checks against {tag}", p.name);
+        let run = Command::new("cargo")
+            .args(["semver-checks", "check-release", "--manifest-path"])
+            .arg(&manifest)
+            .args(["--baseline-rev", tag.as_str()])
+            .current_dir(&ctx.root)
+            .stdin(Stdio::null())
+            .output()
+            .with_context(|| format!("[[package]] {}: cannot run cargo semver-checks (install it: cargo install cargo-semver-checks)", p.name))?;
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&run.stdout),
+            String::from_utf8_lossy(&run.stderr)
+        );
+        if run.status.success() {
+            continue;
+        }
+        let level = if text.contains("requires new major version") {
+            BumpLevel::Major
+        } else if text.contains("requires new minor version") {
+            BumpLevel::Minor
+        } else {
+            let tail: Vec<&str> = text
+                .lines()
+                .rev()
+                .take(15)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            bail!(
+                "[[package]] {}: cargo semver-checks failed against {tag}:\n{}",
+                p.name,
+                tail.join("\n")
+            );
+        };
+        out.insert(p.name.clone(), level);
+    }
+    Ok(out)
 }
 
 /// The human view of a monorepo plan: package, current → next, level, reason.
@@ -211,20 +261,25 @@ pub fn plan(opts: &RepoOpts, args: PlanArgs, json_out: bool) -> anyhow::Result<u
     let what = parse_what(&args.what)?;
     let rt = runtime()?;
     if ctx.loaded.config.release.mode == ferry_core::config::Mode::Independent {
+        let breaks = api_breaks(&ctx, &rt)?;
         if what.is_some() {
             return Err(UsageError("release.mode = \"independent\": levels come from each package's commits and fragments; run `ferry plan` without <what>".into()).into());
         }
         // JSON: the executable release plan (with every package's plan inside);
         // when nothing is released, the package plans alone.
         if json_out {
-            if let Some(plan) =
-                rt.block_on(release::prepare(&ctx.vcs, &input(&ctx.loaded.config, None)))?
-            {
+            let mut inp = input(&ctx.loaded.config, None);
+            inp.api_breaks = breaks.clone();
+            if let Some(plan) = rt.block_on(release::prepare(&ctx.vcs, &inp))? {
                 crate::outln!("{}", serde_json::to_string_pretty(&plan)?);
                 return Ok(exit::OK);
             }
         }
-        let mplan = rt.block_on(ferry_core::plan::plan(&ctx.vcs, &ctx.loaded.config))?;
+        let mplan = rt.block_on(ferry_core::plan::plan_with(
+            &ctx.vcs,
+            &ctx.loaded.config,
+            &breaks,
+        ))?;
         if json_out {
             crate::outln!("{}", serde_json::to_string_pretty(&mplan)?);
         } else {
@@ -373,7 +428,9 @@ pub fn release(opts: &RepoOpts, args: ReleaseArgs, json_out: bool) -> anyhow::Re
             plan
         }
         None => {
-            match rt.block_on(release::prepare(&ctx.vcs, &input(config, what.clone())))? {
+            let mut inp = input(config, what.clone());
+            inp.api_breaks = api_breaks(&ctx, &rt)?;
+            match rt.block_on(release::prepare(&ctx.vcs, &inp))? {
                 Some(p) => p,
                 None => {
                     if json_out {

@@ -44,6 +44,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             name: name.into(),
             path: format!("packages/{name}"),
             tag: "{package}@v{version}".into(),
+            semver_checks: false,
         });
     }
     let plan = ferry_core::plan::plan(&repo, &config).await?;

@@ -147,6 +147,10 @@ pub struct PackageConfig {
     /// Tag template in independent mode.
     #[serde(default = "default_package_tag")]
     pub tag: String,
+    /// A Rust crate: run `cargo semver-checks` against its last release tag and raise
+    /// the level to major (minor below 1.0.0) when its public API broke.
+    #[serde(default)]
+    pub semver_checks: bool,
 }
 
 fn default_package_tag() -> String {

@@ -68,6 +68,33 @@ pub enum Reason {
     },
     /// The package has no release tag yet.
     FirstRelease,
+    /// An API check (cargo-semver-checks) found a break since the last release.
+    ApiBreak {
+        /// The level the break requires.
+        level: BumpLevel,
+    },
+}
+
+impl Reason {
+    /// One line for humans (tag messages, the plan table).
+    pub fn describe(&self) -> String {
+        match self {
+            Reason::Commit { subject, .. } => subject.clone(),
+            Reason::Fragment { file, .. } => format!("fragment {file}"),
+            Reason::Dependency {
+                package,
+                version,
+                requirement,
+            } => format!("dependency {package} {version} is outside {requirement}"),
+            Reason::ReleaseAs { version, .. } => format!("Release-As: {version}"),
+            Reason::Group { group } => format!("released with group {group}"),
+            Reason::FirstRelease => "first release".into(),
+            Reason::ApiBreak { level } => {
+                format!("cargo-semver-checks: the public API needs a {level:?} release")
+                    .to_lowercase()
+            }
+        }
+    }
 }
 
 /// A dependency requirement to rewrite in a dependent's manifest.
@@ -193,6 +220,16 @@ fn front_matter(
 
 /// Compute the plan of every `[[package]]` at HEAD.
 pub async fn plan(vcs: &dyn Vcs, config: &Config) -> Result<Plan, CoreError> {
+    plan_with(vcs, config, &std::collections::BTreeMap::new()).await
+}
+
+/// [`plan`], with levels found by API checks (`cargo semver-checks` against each
+/// package's last release): a package's level is raised to at least that.
+pub async fn plan_with(
+    vcs: &dyn Vcs,
+    config: &Config,
+    api_breaks: &std::collections::BTreeMap<String, BumpLevel>,
+) -> Result<Plan, CoreError> {
     config.validate()?;
     let scheme = config.release.scheme;
     if vcs.is_shallow().await? {
@@ -388,6 +425,17 @@ pub async fn plan(vcs: &dyn Vcs, config: &Config) -> Result<Plan, CoreError> {
                 pkg.entries.push(entry.clone());
             }
             fragments.push(file);
+        }
+    }
+
+    for (name, level) in api_breaks {
+        if let Some(&i) = index.get(name.as_str()) {
+            let pkg = &mut pkgs[i];
+            pkg.commit_level = pkg.commit_level.max(*level);
+            if let Some(f) = pkg.fragment_level.as_mut() {
+                *f = (*f).max(*level);
+            }
+            pkg.reasons.insert(0, Reason::ApiBreak { level: *level });
         }
     }
 
@@ -830,6 +878,7 @@ mod tests {
                 name: name.to_string(),
                 path: path.to_string(),
                 tag: "{package}@v{version}".into(),
+                semver_checks: false,
             });
         }
         c

@@ -87,6 +87,8 @@ pub struct ReleaseInput<'a> {
     pub date: String,
     /// This year (calver).
     pub year: u64,
+    /// Independent mode: levels found by API checks (cargo-semver-checks), per package.
+    pub api_breaks: std::collections::BTreeMap<String, BumpLevel>,
 }
 
 /// Read the current version: the highest tag following the first tag template, else
@@ -502,7 +504,7 @@ async fn prepare_independent(
 ) -> Result<Option<ReleasePlan>, CoreError> {
     let config = input.config;
     let scheme = config.release.scheme;
-    let mplan = crate::plan::plan(vcs, config).await?;
+    let mplan = crate::plan::plan_with(vcs, config, &input.api_breaks).await?;
     if mplan.releases().next().is_none() {
         return Ok(None);
     }
@@ -623,20 +625,7 @@ async fn prepare_independent(
             let reasons: Vec<String> = p
                 .reasons
                 .iter()
-                .map(|r| match r {
-                    crate::plan::Reason::Commit { subject, .. } => format!("- {subject}"),
-                    crate::plan::Reason::Fragment { file, .. } => format!("- fragment {file}"),
-                    crate::plan::Reason::Dependency {
-                        package, version, ..
-                    } => format!("- dependency {package} updated to {version}"),
-                    crate::plan::Reason::ReleaseAs { version, .. } => {
-                        format!("- Release-As: {version}")
-                    }
-                    crate::plan::Reason::Group { group } => {
-                        format!("- released with group {group}")
-                    }
-                    crate::plan::Reason::FirstRelease => "- first release".to_string(),
-                })
+                .map(|r| format!("- {}", r.describe()))
                 .collect();
             let since = p
                 .current_tag
@@ -995,6 +984,7 @@ mod tests {
             what: Some(BumpRequest::parse(what).expect("grammar")),
             date: "2026-11-25".into(),
             year: 2026,
+            api_breaks: Default::default(),
         }
     }
 

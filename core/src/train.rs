@@ -121,6 +121,7 @@ pub async fn train(
         what: None,
         date: date.to_string(),
         year,
+        api_breaks: Default::default(),
     };
     let Some(plan) = release::prepare(vcs, &input).await? else {
         return Ok(TrainOutcome::NothingToRelease);
@@ -479,6 +480,7 @@ mod tests {
                 name: name.into(),
                 path: path.into(),
                 tag: "{package}@v{version}".into(),
+                semver_checks: false,
             });
             c.files.push(FileTarget {
                 path: format!("{path}/package.json"),

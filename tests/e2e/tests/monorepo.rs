@@ -223,3 +223,39 @@ fn generated_monorepo_matches_the_independent_expectation() {
         text(&check.stdout)
     );
 }
+
+#[test]
+fn a_broken_public_api_raises_the_level_with_cargo_semver_checks() {
+    let r = Repo::new();
+    r.write(
+        "crates/geo/Cargo.toml",
+        "[package]\nname = \"geo-kit\"\nversion = \"0.3.0\"\nedition = \"2021\"\n\n[workspace]\n",
+    );
+    r.write("crates/geo/src/lib.rs", "pub fn area(w: u32, h: u32) -> u32 {\n    w * h\n}\n\npub fn perimeter(w: u32, h: u32) -> u32 {\n    2 * (w + h)\n}\n");
+    r.write(".gitignore", "target/\n");
+    r.write(
+        "ferry.toml",
+        "[release]\nmode = \"independent\"\n\n[changelog]\nenabled = false\n\n[[package]]\nname = \"geo\"\npath = \"crates/geo\"\nsemver_checks = true\n\n[[file]]\npath = \"crates/geo/Cargo.toml\"\npackage = \"geo\"\n",
+    );
+    r.commit_all("chore: import");
+    r.git(&["tag", "-a", "geo@v0.3.0", "-m", "geo 0.3.0"]);
+    // Called a fix, but it removes a public function: a breaking change.
+    r.write(
+        "crates/geo/src/lib.rs",
+        "pub fn area(w: u32, h: u32) -> u32 {\n    w * h\n}\n",
+    );
+    r.commit_all("fix(geo): tidy up");
+    let doc: serde_json::Value =
+        serde_json::from_str(&r.ferry_ok(&["plan", "--json"])).expect("json");
+    let geo = &doc["packages"][0];
+    assert_eq!(
+        geo["next"], "0.4.0",
+        "below 1.0 a break is a minor bump, not the patch the commit asked for: {doc}"
+    );
+    assert!(
+        geo["reasons"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|x| x["kind"] == "api_break")),
+        "{doc}"
+    );
+}
