@@ -111,7 +111,11 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn summary(plan: &ReleasePlan, label: &str) -> String {
-    let mut s = String::from("About to cut a release:\n");
+    summary_titled(plan, label, "About to cut a release:")
+}
+
+fn summary_titled(plan: &ReleasePlan, label: &str, title: &str) -> String {
+    let mut s = format!("{title}\n");
     if !plan.packages.is_empty() {
         for p in plan.packages.iter().filter(|p| p.next.is_some()) {
             s.push_str(&format!(
@@ -305,7 +309,15 @@ pub fn plan(opts: &RepoOpts, args: PlanArgs, json_out: bool) -> anyhow::Result<u
             if json_out {
                 crate::outln!("{}", serde_json::to_string_pretty(&plan)?);
             } else {
-                crate::outln!("{}", summary(&plan, "suggested").trim_end());
+                crate::outln!(
+                    "{}",
+                    summary_titled(
+                        &plan,
+                        "suggested",
+                        "Next release (ferry plan is read-only):"
+                    )
+                    .trim_end()
+                );
                 crate::outln!("  commit  : {}", plan.commit_message);
                 crate::outln!("  files   :");
                 for e in &plan.edits {
