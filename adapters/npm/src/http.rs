@@ -1,17 +1,15 @@
 //! HTTP answers → `PortError`s: what the registry said (its `error`/`reason` text,
 //! never our token) and what kind of failure that is.
 
+pub(crate) use ferry_http::{retry_after, squash};
 use ferry_ports::{ErrorKind, PortError};
 use std::time::Duration;
-
-/// Longest reason text kept from a server's answer.
-const REASON_MAX: usize = 400;
 
 /// The human part of an error body: the JSON `error`, `reason` and `message` fields
 /// npm registries answer with (`{"error":"…","reason":"…"}`), else the text itself.
 /// Whitespace collapsed, cut to a few hundred characters, every `secret` redacted.
 pub(crate) fn reason_text(body: &str, secrets: &[&str]) -> String {
-    let mut text = match serde_json::from_str::<serde_json::Value>(body) {
+    let text = match serde_json::from_str::<serde_json::Value>(body) {
         Ok(serde_json::Value::Object(map)) => {
             let mut parts: Vec<String> = Vec::new();
             for key in ["error", "reason", "message"] {
@@ -26,29 +24,7 @@ pub(crate) fn reason_text(body: &str, secrets: &[&str]) -> String {
         }
         _ => squash(body),
     };
-    for secret in secrets.iter().filter(|s| !s.is_empty()) {
-        text = text.replace(secret, "[redacted]");
-    }
-    if text.chars().count() > REASON_MAX {
-        text = text.chars().take(REASON_MAX).collect::<String>() + "…";
-    }
-    text
-}
-
-fn squash(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// `Retry-After` in seconds (the HTTP-date form is not read).
-pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
+    ferry_http::tidy_reason(text, secrets)
 }
 
 /// Whether a 403 says the version is taken (npm: "You cannot publish over the
@@ -69,11 +45,7 @@ pub(crate) fn status_error(
     what: &str,
     retry: Option<Duration>,
 ) -> PortError {
-    let said = if reason.is_empty() {
-        format!("HTTP {status}")
-    } else {
-        format!("HTTP {status}: {reason}")
-    };
+    let said = ferry_http::said(status, reason);
     match status {
         401 => PortError::new(
             ErrorKind::Unauthenticated,
@@ -93,29 +65,7 @@ pub(crate) fn status_error(
                  a publish token and that its user may publish this package"
             ),
         ),
-        404 => PortError::not_found(format!("{what}: not found ({said})")),
-        409 => PortError::already_exists(format!("{what} was refused as a conflict ({said})")),
-        429 => {
-            let mut e = PortError::new(
-                ErrorKind::RateLimited,
-                format!("{what} was rate limited ({said}); try again later"),
-            );
-            if let Some(d) = retry {
-                e = e.with_retry_after(d);
-            }
-            e
-        }
-        400 | 413 | 422 => PortError::invalid_input(format!("{what} was rejected ({said})")),
-        500..=599 => {
-            let mut e = PortError::transient(format!(
-                "{what} failed on the registry's side ({said}); try again"
-            ));
-            if let Some(d) = retry {
-                e = e.with_retry_after(d);
-            }
-            e
-        }
-        _ => PortError::other(format!("{what} failed ({said})")),
+        _ => ferry_http::status_error(status, &said, what, "registry", retry),
     }
 }
 
@@ -123,26 +73,12 @@ pub(crate) fn status_error(
 pub(crate) fn send_error(e: reqwest::Error, what: &str) -> PortError {
     // reqwest's text names the URL, which never holds credentials here (URLs with a
     // user or password are refused at construction; the token goes in a header).
-    let message = format!("{what} failed: {}", error_chain(&e));
+    let message = format!("{what} failed: {}", ferry_http::error_chain(&e));
     if e.is_builder() {
         PortError::other(message).with_source(e)
     } else {
         PortError::transient(message).with_source(e)
     }
-}
-
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
-        }
-        source = s.source();
-    }
-    text
 }
 
 #[cfg(test)]
@@ -168,7 +104,7 @@ mod tests {
         let r = reason_text(r#"{"error":"token s3cr3t is bad"}"#, &["s3cr3t", ""]);
         assert_eq!(r, "token [redacted] is bad");
         let long = "x".repeat(5000);
-        assert!(reason_text(&long, &[]).chars().count() <= REASON_MAX + 1);
+        assert!(reason_text(&long, &[]).chars().count() <= ferry_http::REASON_MAX + 1);
     }
 
     #[test]

@@ -1,11 +1,9 @@
 //! HTTP answers → `PortError`s (the registry's error codes, never our secrets), and the
 //! `WWW-Authenticate` challenges of the distribution spec's authentication.
 
+pub(crate) use ferry_http::retry_after;
 use ferry_ports::{ErrorKind, PortError};
 use std::time::Duration;
-
-/// Longest reason text kept from a server's answer.
-const REASON_MAX: usize = 400;
 
 /// One error of the distribution spec's error body
 /// (`{"errors":[{"code":"…","message":"…","detail":…}]}`).
@@ -47,7 +45,7 @@ pub(crate) fn registry_errors(body: &str) -> Vec<RegistryError> {
 /// text; whitespace collapsed, cut, every secret redacted.
 pub(crate) fn reason_text(body: &str, secrets: &[&str]) -> String {
     let errors = registry_errors(body);
-    let mut text = if errors.is_empty() {
+    let text = if errors.is_empty() {
         body.split_whitespace().collect::<Vec<_>>().join(" ")
     } else {
         errors
@@ -62,25 +60,7 @@ pub(crate) fn reason_text(body: &str, secrets: &[&str]) -> String {
             .collect::<Vec<_>>()
             .join("; ")
     };
-    for secret in secrets.iter().filter(|s| !s.is_empty()) {
-        text = text.replace(secret, "[redacted]");
-    }
-    if text.chars().count() > REASON_MAX {
-        text = text.chars().take(REASON_MAX).collect::<String>() + "…";
-    }
-    text
-}
-
-/// `Retry-After` in seconds (the HTTP-date form is not read).
-pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
+    ferry_http::tidy_reason(text, secrets)
 }
 
 /// The error for a non-success `status` answered to `what`, given the spec error
@@ -92,18 +72,8 @@ pub(crate) fn status_error(
     what: &str,
     retry: Option<Duration>,
 ) -> PortError {
-    let said = if reason.is_empty() {
-        format!("HTTP {status}")
-    } else {
-        format!("HTTP {status}: {reason}")
-    };
+    let said = ferry_http::said(status, reason);
     let has = |code: &str| codes.iter().any(|c| c == code);
-    let with_retry = |mut e: PortError| {
-        if let Some(d) = retry {
-            e = e.with_retry_after(d);
-        }
-        e
-    };
     match status {
         401 => PortError::new(
             ErrorKind::Unauthenticated,
@@ -119,26 +89,15 @@ pub(crate) fn status_error(
                  they have push/pull rights on the repository"
             ),
         ),
-        429 => with_retry(PortError::new(
-            ErrorKind::RateLimited,
-            format!("{what} was rate limited ({said}); try again later"),
-        )),
-        500..=599 => with_retry(PortError::transient(format!(
-            "{what} failed on the registry's side ({said}); try again"
-        ))),
         // A manifest naming a blob the registry does not have is the caller's input.
         400 | 404 if has("BLOB_UNKNOWN") && what.contains("manifest") => {
             PortError::invalid_input(format!("{what} was rejected ({said})"))
         }
-        404 => PortError::not_found(format!("{what}: not found ({said})")),
-        400 | 405 | 413 | 415 | 416 | 422 => {
-            PortError::invalid_input(format!("{what} was rejected ({said})"))
-        }
-        _ if has("DENIED") => PortError::new(
+        409 | 418 | 451 if has("DENIED") => PortError::new(
             ErrorKind::PermissionDenied,
             format!("{what} was refused ({said})"),
         ),
-        _ => PortError::other(format!("{what} failed ({said})")),
+        _ => ferry_http::status_error(status, &said, what, "registry", retry),
     }
 }
 

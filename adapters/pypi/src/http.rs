@@ -2,11 +2,9 @@
 //! secrets) and what kind of failure that is.
 
 use crate::index::decode_entities;
+pub(crate) use ferry_http::{retry_after, squash};
 use ferry_ports::{ErrorKind, PortError};
 use std::time::Duration;
-
-/// Longest reason text kept from a server's answer.
-const REASON_MAX: usize = 400;
 
 /// The human part of an error body: bottle's `<pre>` (pypiserver), else the page's
 /// `<title>` (warehouse puts the reason there), else its `<h1>`, else the text.
@@ -18,14 +16,7 @@ pub(crate) fn reason_text(body: &str, secrets: &[&str]) -> String {
         .or_else(|| pick("title"))
         .or_else(|| pick("h1"))
         .unwrap_or_else(|| squash(&strip_tags(body)));
-    let mut text = text;
-    for secret in secrets.iter().filter(|s| !s.is_empty()) {
-        text = text.replace(secret, "[redacted]");
-    }
-    if text.chars().count() > REASON_MAX {
-        text = text.chars().take(REASON_MAX).collect::<String>() + "…";
-    }
-    text
+    ferry_http::tidy_reason(text, secrets)
 }
 
 fn element_text(body: &str, tag: &str) -> Option<String> {
@@ -46,22 +37,6 @@ fn strip_tags(s: &str) -> String {
     }
     out.push_str(rest);
     decode_entities(&out)
-}
-
-fn squash(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// `Retry-After` in seconds (the HTTP-date form is not read).
-pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
 }
 
 /// Whether a 400/409 answer to an upload says the file name is taken.
@@ -93,11 +68,7 @@ pub(crate) fn status_error(
     what: &str,
     retry: Option<Duration>,
 ) -> PortError {
-    let said = if reason.is_empty() {
-        format!("HTTP {status}")
-    } else {
-        format!("HTTP {status}: {reason}")
-    };
+    let said = ferry_http::said(status, reason);
     match status {
         401 => PortError::new(
             ErrorKind::Unauthenticated,
@@ -125,27 +96,7 @@ pub(crate) fn status_error(
             ),
         ),
         409 => PortError::already_exists(format!("{what} was refused as a duplicate ({said})")),
-        429 => {
-            let mut e = PortError::new(
-                ErrorKind::RateLimited,
-                format!("{what} was rate limited ({said}); try again later"),
-            );
-            if let Some(d) = retry {
-                e = e.with_retry_after(d);
-            }
-            e
-        }
-        400 | 413 | 422 => PortError::invalid_input(format!("{what} was rejected ({said})")),
-        500..=599 => {
-            let mut e = PortError::transient(format!(
-                "{what} failed on the server's side ({said}); try again"
-            ));
-            if let Some(d) = retry {
-                e = e.with_retry_after(d);
-            }
-            e
-        }
-        _ => PortError::other(format!("{what} failed ({said})")),
+        _ => ferry_http::status_error(status, &said, what, "server", retry),
     }
 }
 
@@ -153,27 +104,13 @@ pub(crate) fn status_error(
 pub(crate) fn send_error(e: reqwest::Error, what: &str) -> PortError {
     // reqwest's text names the URL, which never holds credentials here (URLs with a
     // user or password are refused at construction).
-    let message = format!("{what} failed: {}", error_chain(&e));
+    let message = format!("{what} failed: {}", ferry_http::error_chain(&e));
     if e.is_builder() {
         PortError::other(message).with_source(e)
     } else {
         // Connection refused/reset, timeouts, TLS, a body cut short: may pass.
         PortError::transient(message).with_source(e)
     }
-}
-
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
-        }
-        source = s.source();
-    }
-    text
 }
 
 #[cfg(test)]
@@ -225,7 +162,7 @@ mod tests {
         let r = reason_text("<pre>bad password hunter2 for user</pre>", &["hunter2", ""]);
         assert_eq!(r, "bad password [redacted] for user");
         let long = "x".repeat(5000);
-        assert!(reason_text(&long, &[]).chars().count() <= REASON_MAX + 1);
+        assert!(reason_text(&long, &[]).chars().count() <= ferry_http::REASON_MAX + 1);
     }
 
     #[test]
