@@ -4,7 +4,6 @@
 use ferry_ports::{ErrorKind, PortError, PortResult};
 use secrecy::{ExposeSecret, SecretString};
 use std::fmt;
-use std::time::Duration;
 use url::Url;
 
 /// The public GitHub API.
@@ -16,43 +15,9 @@ pub const TOKEN_ENV: &str = "GITHUB_TOKEN";
 /// The environment variable GitHub Actions sets to the API base (also on GHES).
 pub const API_URL_ENV: &str = "GITHUB_API_URL";
 
-/// How the adapter retries calls that failed with `RateLimited` or `Transient`.
-///
-/// A failed call is made again at most `max_attempts` times in all. Before each retry
-/// it waits what the server asked for (`Retry-After`, or until `x-ratelimit-reset`),
-/// else `initial_backoff` doubled on each attempt. When the server asks for longer
-/// than `max_wait`, the adapter does not wait: it returns the `RateLimited` error,
-/// with the delay in [`PortError::retry_after`], for the caller to decide.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Attempts in all, the first included (1 = no retry).
-    pub max_attempts: u32,
-    /// The first backoff when the server names no delay.
-    pub initial_backoff: Duration,
-    /// The longest single wait.
-    pub max_wait: Duration,
-}
-
-impl Default for RetryPolicy {
-    /// 3 attempts, 500 ms initial backoff, waits of up to 10 s.
-    fn default() -> Self {
-        RetryPolicy {
-            max_attempts: 3,
-            initial_backoff: Duration::from_millis(500),
-            max_wait: Duration::from_secs(10),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// No retry at all.
-    pub fn none() -> Self {
-        RetryPolicy {
-            max_attempts: 1,
-            ..Self::default()
-        }
-    }
-}
+/// How the adapter retries calls that failed with `RateLimited` or `Transient` (shared
+/// by the forge adapters; see [`ferry_http::RetryPolicy`]).
+pub use ferry_http::RetryPolicy;
 
 /// Where and as whom the adapter talks to GitHub.
 ///

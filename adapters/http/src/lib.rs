@@ -6,6 +6,44 @@
 use ferry_ports::{ErrorKind, PortError};
 use std::time::Duration;
 
+/// How an adapter retries calls that failed with `RateLimited` or `Transient`.
+///
+/// A failed call is made at most `max_attempts` times in all. Before each retry it
+/// waits what the server asked for (`Retry-After`, or until the rate-limit reset),
+/// else `initial_backoff` doubled on each attempt. When the server asks for longer
+/// than `max_wait`, the adapter does not wait: it returns the `RateLimited` error with
+/// the delay in [`PortError::retry_after`], for the caller to decide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included (1 = no retry).
+    pub max_attempts: u32,
+    /// The first backoff when the server names no delay.
+    pub initial_backoff: Duration,
+    /// The longest single wait.
+    pub max_wait: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// 3 attempts, 500 ms initial backoff, waits of up to 10 s.
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(500),
+            max_wait: Duration::from_secs(10),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retry at all.
+    pub fn none() -> Self {
+        RetryPolicy {
+            max_attempts: 1,
+            ..Self::default()
+        }
+    }
+}
+
 /// Longest reason text kept from a server's answer.
 pub const REASON_MAX: usize = 400;
 
