@@ -41,6 +41,23 @@ macro_rules! outln {
     }};
 }
 
+/// Prints `value` as pretty JSON and a newline on stdout, streamed (a large plan is
+/// never held twice in memory); a closed pipe ends the process quietly, as
+/// [`outln!`] does.
+pub fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let written = serde_json::to_writer_pretty(&mut out, value)
+        .map_err(std::io::Error::from)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+    match written {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => Err(anyhow::anyhow!("failed printing to stdout: {e}")),
+    }
+}
+
 fn main() -> ExitCode {
     ferry_git::skip_object_hash_verification();
     let args = cli::Cli::parse();

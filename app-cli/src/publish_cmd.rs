@@ -461,7 +461,7 @@ pub fn publish(opts: &RepoOpts, args: PublishArgs, json_out: bool) -> anyhow::Re
         &Cli,
     ))?;
     if json_out {
-        crate::outln!("{}", serde_json::to_string_pretty(&report)?);
+        crate::print_json(&report)?;
     } else {
         print_record(&report.record);
     }
@@ -485,12 +485,9 @@ pub fn status(opts: &RepoOpts, args: StatusArgs, json_out: bool) -> anyhow::Resu
     match rt.block_on(publish::status(store.as_ref(), &release))? {
         Some(record) => {
             if json_out {
-                crate::outln!(
-                    "{}",
-                    serde_json::to_string_pretty(
-                        &json!({"schema_version": 1, "release": release, "record": record})
-                    )?
-                );
+                crate::print_json(
+                    &json!({"schema_version": 1, "release": release, "record": record}),
+                )?;
             } else {
                 print_record(&record);
             }

@@ -275,7 +275,7 @@ pub fn plan(opts: &RepoOpts, args: PlanArgs, json_out: bool) -> anyhow::Result<u
             let mut inp = input(&ctx.loaded.config, None);
             inp.api_breaks = breaks.clone();
             if let Some(plan) = rt.block_on(release::prepare(&ctx.vcs, &inp))? {
-                crate::outln!("{}", serde_json::to_string_pretty(&plan)?);
+                crate::print_json(&plan)?;
                 return Ok(exit::OK);
             }
         }
@@ -285,7 +285,7 @@ pub fn plan(opts: &RepoOpts, args: PlanArgs, json_out: bool) -> anyhow::Result<u
             &breaks,
         ))?;
         if json_out {
-            crate::outln!("{}", serde_json::to_string_pretty(&mplan)?);
+            crate::print_json(&mplan)?;
         } else {
             print_table(&mplan);
         }
@@ -307,7 +307,7 @@ pub fn plan(opts: &RepoOpts, args: PlanArgs, json_out: bool) -> anyhow::Result<u
         }
         Some(plan) => {
             if json_out {
-                crate::outln!("{}", serde_json::to_string_pretty(&plan)?);
+                crate::print_json(&plan)?;
             } else {
                 crate::outln!(
                     "{}",
@@ -461,7 +461,7 @@ pub fn release(opts: &RepoOpts, args: ReleaseArgs, json_out: bool) -> anyhow::Re
 
     if args.dry_run {
         if json_out {
-            crate::outln!("{}", serde_json::to_string_pretty(&plan)?);
+            crate::print_json(&plan)?;
         } else {
             crate::outln!("{}", summary(&plan, "suggested").trim_end());
             crate::outln!("  commit  : {}\n", plan.commit_message);
@@ -581,12 +581,9 @@ pub fn config_show(opts: &RepoOpts, json_out: bool) -> anyhow::Result<u8> {
     if json_out {
         let sources: serde_json::Map<String, serde_json::Value> =
             rows.iter().map(|(k, _, o)| (k.clone(), json!(o))).collect();
-        crate::outln!(
-            "{}",
-            serde_json::to_string_pretty(
-                &json!({"schema_version": 1, "file": ctx.loaded.file, "file_exists": ctx.loaded.file_exists, "config": ctx.loaded.config, "sources": sources})
-            )?
-        );
+        crate::print_json(
+            &json!({"schema_version": 1, "file": ctx.loaded.file, "file_exists": ctx.loaded.file_exists, "config": ctx.loaded.config, "sources": sources}),
+        )?;
     } else {
         let width = rows
             .iter()

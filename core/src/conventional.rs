@@ -2,6 +2,7 @@
 //! level of release a commit message asks for.
 
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// How much a change moves a version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -18,23 +19,26 @@ pub enum BumpLevel {
 }
 
 /// A parsed conventional commit header and the footers that matter for releases.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ConventionalCommit {
+///
+/// It borrows from the message it was parsed from: planning parses every commit
+/// since the last release, so the parse allocates only for an upper-case type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConventionalCommit<'a> {
     /// `feat`, `fix`, … (lower-cased).
-    pub kind: String,
+    pub kind: Cow<'a, str>,
     /// The scope in parentheses, if any.
-    pub scope: Option<String>,
+    pub scope: Option<&'a str>,
     /// `!` after the type/scope, or a `BREAKING CHANGE:` footer.
     pub breaking: bool,
-    /// The description after `: `.
-    pub description: String,
-    /// A `Release-As: x.y.z` footer, verbatim.
-    pub release_as: Option<String>,
+    /// The description after `: `, trimmed.
+    pub description: &'a str,
+    /// A `Release-As: x.y.z` footer, trimmed.
+    pub release_as: Option<&'a str>,
 }
 
-impl ConventionalCommit {
+impl<'a> ConventionalCommit<'a> {
     /// Parse a full commit message; `None` when the subject is not conventional.
-    pub fn parse(message: &str) -> Option<Self> {
+    pub fn parse(message: &'a str) -> Option<Self> {
         let subject = message.lines().next()?.trim_end();
         let (head, description) = subject.split_once(": ")?;
         let (head, bang) = match head.strip_suffix('!') {
@@ -42,16 +46,13 @@ impl ConventionalCommit {
             None => (head, false),
         };
         let (kind, scope) = match head.split_once('(') {
-            Some((k, rest)) => (k, Some(rest.strip_suffix(')')?.to_string())),
+            Some((k, rest)) => (k, Some(rest.strip_suffix(')')?)),
             None => (head, None),
         };
         if kind.is_empty() || !kind.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
             return None;
         }
-        if scope
-            .as_deref()
-            .is_some_and(|s| s.is_empty() || s.contains(['(', ')']))
-        {
+        if scope.is_some_and(|s| s.is_empty() || s.contains(['(', ')'])) {
             return None;
         }
         let mut breaking = bang;
@@ -64,14 +65,18 @@ impl ConventionalCommit {
                 .strip_prefix("Release-As:")
                 .or_else(|| line.strip_prefix("release-as:"))
             {
-                release_as = Some(v.trim().to_string());
+                release_as = Some(v.trim());
             }
         }
         Some(ConventionalCommit {
-            kind: kind.to_ascii_lowercase(),
+            kind: if kind.bytes().any(|b| b.is_ascii_uppercase()) {
+                Cow::Owned(kind.to_ascii_lowercase())
+            } else {
+                Cow::Borrowed(kind)
+            },
             scope,
             breaking,
-            description: description.trim().to_string(),
+            description: description.trim(),
             release_as,
         })
     }
@@ -82,7 +87,7 @@ impl ConventionalCommit {
         if self.breaking {
             BumpLevel::Major
         } else {
-            match self.kind.as_str() {
+            match &*self.kind {
                 "feat" => BumpLevel::Minor,
                 "fix" | "perf" => BumpLevel::Patch,
                 _ => BumpLevel::None,
@@ -129,6 +134,6 @@ mod tests {
     #[test]
     fn release_as_footer() {
         let c = ConventionalCommit::parse("chore: pin\n\nRelease-As: 2.0.0").expect("conventional");
-        assert_eq!(c.release_as.as_deref(), Some("2.0.0"));
+        assert_eq!(c.release_as, Some("2.0.0"));
     }
 }

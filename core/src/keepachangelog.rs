@@ -71,10 +71,15 @@ pub fn parse_fragment(
 /// `fix` → fixed (security-scoped fixes → security), `perf` → changed, `revert` →
 /// removed, `deprecate` → deprecated; breaking changes are marked.
 pub fn entry_from_commit(message: &str, kinds: &[String]) -> Option<Entry> {
-    let c = ConventionalCommit::parse(message)?;
-    let kind = match c.kind.as_str() {
+    entry_from_conventional(&ConventionalCommit::parse(message)?, kinds)
+}
+
+/// The changelog entry of an already parsed conventional commit (see
+/// [`entry_from_commit`]).
+pub fn entry_from_conventional(c: &ConventionalCommit<'_>, kinds: &[String]) -> Option<Entry> {
+    let kind = match &*c.kind {
         "feat" => "added",
-        "fix" if c.scope.as_deref() == Some("security") => "security",
+        "fix" if c.scope == Some("security") => "security",
         "fix" => "fixed",
         "perf" => "changed",
         "revert" => "removed",
@@ -85,13 +90,18 @@ pub fn entry_from_commit(message: &str, kinds: &[String]) -> Option<Entry> {
     if !kinds.iter().any(|k| k == kind) {
         return None;
     }
-    let mut text = c.description.clone();
-    if let Some(scope) = &c.scope {
-        text = format!("{scope}: {text}");
-    }
+    const BREAKING: &str = "**BREAKING** ";
+    let mut text = String::with_capacity(
+        BREAKING.len() + c.scope.map_or(0, |s| s.len() + 2) + c.description.len(),
+    );
     if c.breaking {
-        text = format!("**BREAKING** {text}");
+        text.push_str(BREAKING);
     }
+    if let Some(scope) = c.scope {
+        text.push_str(scope);
+        text.push_str(": ");
+    }
+    text.push_str(c.description);
     Some(Entry {
         kind: kind.to_string(),
         text,

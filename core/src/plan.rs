@@ -601,14 +601,16 @@ fn attribute(pkgs: &[Pkg], commits: &[CommitInfo], base: Option<&CommitId>) -> V
 }
 
 fn collect_reasons(pkg: &mut Pkg, commits: &[&CommitInfo], kinds: &[String]) {
+    pkg.reasons.reserve(commits.len());
+    pkg.entries.reserve(commits.len());
     for c in commits {
         if let Some(cc) = ConventionalCommit::parse(&c.message) {
-            if let Some(v) = &cc.release_as {
+            if let Some(v) = cc.release_as {
                 if pkg.release_as.is_none() {
-                    pkg.release_as = Some((c.id.clone(), v.clone()));
+                    pkg.release_as = Some((c.id.clone(), v.to_string()));
                     pkg.reasons.push(Reason::ReleaseAs {
                         commit: c.id.clone(),
-                        version: v.clone(),
+                        version: v.to_string(),
                     });
                 }
             }
@@ -621,9 +623,9 @@ fn collect_reasons(pkg: &mut Pkg, commits: &[&CommitInfo], kinds: &[String]) {
                     level,
                 });
             }
-        }
-        if let Some(e) = kac::entry_from_commit(&c.message, kinds) {
-            pkg.entries.push(e);
+            if let Some(e) = kac::entry_from_conventional(&cc, kinds) {
+                pkg.entries.push(e);
+            }
         }
     }
 }

@@ -22,6 +22,7 @@
 //!   userinfo is redacted from every message.
 
 mod error;
+mod history;
 mod push;
 mod touched;
 mod worktree;
@@ -32,7 +33,7 @@ use ferry_ports::{
     TagInfo, TagName, UpstreamStatus, Vcs, WalkRequest,
 };
 use git2::{
-    ErrorCode, Index, IndexEntry, IndexTime, ObjectType, Oid, Repository, Signature, Sort, Status,
+    ErrorCode, Index, IndexEntry, IndexTime, ObjectType, Oid, Repository, Signature, Status,
     StatusOptions, Tree,
 };
 use std::collections::HashMap;
@@ -115,7 +116,9 @@ impl GitVcs {
         })
     }
 
-    /// Run `f` on a freshly opened repository in a blocking task.
+    /// Run `f` on a freshly opened repository in a blocking task. (Not a kept one:
+    /// a libgit2 handle caches the index, and another process's `git add` must not
+    /// be lost by the next commit.)
     async fn with_repo<T, F>(&self, f: F) -> PortResult<T>
     where
         T: Send + 'static,
@@ -441,72 +444,49 @@ impl Vcs for GitVcs {
     async fn walk(&self, request: &WalkRequest) -> PortResult<Vec<CommitInfo>> {
         let request = request.clone();
         self.with_repo(move |repo| {
-            let walk_error = |e| git_error("could not walk the history", e);
-            let mut revwalk = repo.revwalk().map_err(walk_error)?;
-            revwalk
-                .set_sorting(Sort::TOPOLOGICAL | Sort::TIME)
-                .map_err(walk_error)?;
-            for id in &request.from {
-                find_commit(repo, id)?;
-                revwalk
-                    .push(to_oid(id)?)
-                    .map_err(|e| git_error(format!("could not walk from {id}"), e))?;
-            }
-            for id in &request.hide {
-                find_commit(repo, id)?;
-                revwalk
-                    .hide(to_oid(id)?)
-                    .map_err(|e| git_error(format!("could not hide {id}"), e))?;
-            }
-            // Pass 1: the commits, in order, with their trees.
-            struct Raw {
-                oid: Oid,
-                parents: Vec<Oid>,
-                tree: Oid,
-                message: String,
-                author_name: String,
-                author_email: String,
-                time: i64,
-            }
-            let mut raws = Vec::new();
-            let mut trees: HashMap<Oid, Oid> = HashMap::new();
-            for oid in revwalk {
-                let oid = oid.map_err(walk_error)?;
-                let commit = repo
-                    .find_commit(oid)
-                    .map_err(|e| git_error(format!("could not read commit {oid}"), e))?;
-                let author = commit.author();
-                trees.insert(oid, commit.tree_id());
-                raws.push(Raw {
-                    oid,
-                    parents: commit.parent_ids().collect(),
-                    tree: commit.tree_id(),
-                    message: lossy(commit.message_bytes()),
-                    author_name: lossy(author.name_bytes()),
-                    author_email: lossy(author.email_bytes()),
-                    time: commit.time().seconds(),
-                });
-            }
+            // Pass 1: the commits, in order, each read once (see `history`).
+            let gix_repo = history::open(repo.path())?;
+            let to_gix = |id: &CommitId| -> PortResult<gix::ObjectId> {
+                gix::ObjectId::from_hex(id.as_str().as_bytes())
+                    .map_err(|e| PortError::invalid_input(format!("{id} is not a commit id: {e}")))
+            };
+            let from = request
+                .from
+                .iter()
+                .map(to_gix)
+                .collect::<PortResult<Vec<_>>>()?;
+            let hide = request
+                .hide
+                .iter()
+                .map(to_gix)
+                .collect::<PortResult<Vec<_>>>()?;
+            let raws = history::walk(&gix_repo, &from, &hide)?;
+            let oid = |id: &gix::ObjectId| {
+                Oid::from_bytes(id.as_bytes())
+                    .map_err(|e| git_error("could not walk the history", e))
+            };
             // Pass 2: which roots each commit touched, compared with its first
             // parent — split across threads, each with its own repository handle
             // (libgit2 handles are not shareable) and its own tree cache.
             let mut touched_flags: Vec<Vec<bool>> = Vec::new();
             if !request.roots.is_empty() && !raws.is_empty() {
+                let trees: HashMap<gix::ObjectId, gix::ObjectId> =
+                    raws.iter().map(|r| (r.id, r.tree)).collect();
+                let mut buf = Vec::new();
                 let mut pairs = Vec::with_capacity(raws.len());
                 for r in &raws {
                     let parent_tree = match r.parents.first() {
                         Some(p) => Some(match trees.get(p) {
-                            Some(t) => *t,
-                            None => repo
-                                .find_commit(*p)
-                                .map_err(|e| git_error(format!("could not read commit {p}"), e))?
-                                .tree_id(),
+                            Some(t) => oid(t)?,
+                            None => oid(&history::read_commit(&gix_repo, *p, &mut buf)?.tree)?,
                         }),
                         None => None,
                     };
-                    pairs.push((r.oid, r.tree, parent_tree));
+                    pairs.push((r.id, oid(&r.tree)?, parent_tree));
                 }
-                let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
+                let threads = std::thread::available_parallelism()
+                    .map_or(1, |n| n.get())
+                    .clamp(1, 4);
                 let threads = if pairs.len() < 2_000 { 1 } else { threads };
                 let chunk = pairs.len().div_ceil(threads);
                 let git_dir = repo.path().to_path_buf();
@@ -517,12 +497,19 @@ impl Vcs for GitVcs {
                         .map(|part| {
                             let (git_dir, roots) = (&git_dir, &roots);
                             scope.spawn(move || -> PortResult<Vec<Vec<bool>>> {
-                                let repo = Repository::open(git_dir).map_err(|e| git_error("could not open the repository".to_string(), e))?;
+                                let repo = Repository::open(git_dir).map_err(|e| {
+                                    git_error("could not open the repository".to_string(), e)
+                                })?;
                                 let mut matcher = touched::RootMatcher::new(roots.iter().copied());
                                 part.iter()
-                                    .map(|(oid, tree, parent)| {
+                                    .map(|(id, tree, parent)| {
                                         matcher.touched(&repo, *tree, *parent).map_err(|e| {
-                                            git_error(format!("could not compare commit {oid} with its parent"), e)
+                                            git_error(
+                                                format!(
+                                                    "could not compare commit {id} with its parent"
+                                                ),
+                                                e,
+                                            )
                                         })
                                     })
                                     .collect()
@@ -531,7 +518,11 @@ impl Vcs for GitVcs {
                         .collect();
                     handles
                         .into_iter()
-                        .map(|h| h.join().unwrap_or_else(|_| Err(PortError::other("a history worker thread panicked"))))
+                        .map(|h| {
+                            h.join().unwrap_or_else(|_| {
+                                Err(PortError::other("a history worker thread panicked"))
+                            })
+                        })
                         .collect()
                 });
                 for r in results {
@@ -540,25 +531,17 @@ impl Vcs for GitVcs {
             }
             let mut out = Vec::with_capacity(raws.len());
             for (i, r) in raws.into_iter().enumerate() {
-                let touched_roots = match touched_flags.get(i) {
-                    Some(flags) => request
+                let mut info = r.info;
+                if let Some(flags) = touched_flags.get(i) {
+                    info.touched_roots = request
                         .roots
                         .iter()
                         .zip(flags)
                         .filter(|(_, touched)| **touched)
                         .map(|(root, _)| root.clone())
-                        .collect(),
-                    None => Vec::new(),
-                };
-                out.push(CommitInfo::new(
-                    to_commit_id(r.oid)?,
-                    r.parents.into_iter().map(to_commit_id).collect::<PortResult<_>>()?,
-                    r.message,
-                    r.author_name,
-                    r.author_email,
-                    r.time,
-                    touched_roots,
-                ));
+                        .collect();
+                }
+                out.push(info);
             }
             Ok(out)
         })
