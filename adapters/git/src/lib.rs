@@ -39,6 +39,7 @@ use git2::{
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// Stop libgit2 from re-hashing every object it reads (git itself does not verify on
 /// read either). Process-wide, so it is the application's call, not the adapter's:
@@ -55,7 +56,27 @@ pub struct GitVcs {
     /// The git directory (`.git`, or the repository itself when bare).
     git_dir: PathBuf,
     bare: bool,
+    /// Handles kept for the calls that only read objects and refs (planning a
+    /// monorepo reads hundreds of manifests; opening a handle reads three config
+    /// files). libgit2 reads refs from disk on every lookup and rescans the packs
+    /// when an object is missing, so a kept handle sees what other processes did;
+    /// calls that touch the index, the working tree or the configuration open a
+    /// fresh one (a kept handle caches the index).
+    kept: Arc<Mutex<Vec<Kept>>>,
 }
+
+/// A libgit2 handle between two reading calls (`Send`, not `Sync`: one call at a
+/// time uses it).
+struct Kept(Repository);
+
+impl std::fmt::Debug for Kept {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Repository")
+    }
+}
+
+/// At most this many handles are kept.
+const MAX_KEPT: usize = 4;
 
 const TAGS: &str = "refs/tags/";
 const HEADS: &str = "refs/heads/";
@@ -85,6 +106,7 @@ impl GitVcs {
             root,
             git_dir,
             bare,
+            kept: Arc::new(Mutex::new(vec![Kept(repo)])),
         })
     }
 
@@ -125,12 +147,31 @@ impl GitVcs {
         F: FnOnce(&Repository) -> PortResult<T> + Send + 'static,
     {
         let this = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let repo = this.open_repo()?;
-            f(&repo)
+        blocking(move || f(&this.open_repo()?)).await
+    }
+
+    /// Run `f`, which only reads objects and refs, on a kept repository handle (or a
+    /// new one) in a blocking task.
+    async fn reading<T, F>(&self, f: F) -> PortResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Repository) -> PortResult<T> + Send + 'static,
+    {
+        let this = self.clone();
+        blocking(move || {
+            let kept = this.kept.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            let repo = match kept {
+                Some(Kept(repo)) => repo,
+                None => this.open_repo()?,
+            };
+            let out = f(&repo);
+            let mut kept = this.kept.lock().unwrap_or_else(|p| p.into_inner());
+            if kept.len() < MAX_KEPT {
+                kept.push(Kept(repo));
+            }
+            out
         })
         .await
-        .map_err(|e| PortError::other(format!("the git task did not complete: {e}")))?
     }
 
     fn require_workdir(&self, doing: &str) -> PortResult<&Path> {
@@ -143,6 +184,15 @@ impl GitVcs {
             Ok(&self.root)
         }
     }
+}
+
+/// Runs `f` in a blocking task.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> PortResult<T> + Send + 'static,
+) -> PortResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| PortError::other(format!("the git task did not complete: {e}")))?
 }
 
 fn to_oid(id: &CommitId) -> PortResult<Oid> {
@@ -357,7 +407,7 @@ fn describe(oid: Option<Oid>) -> String {
 #[async_trait]
 impl Vcs for GitVcs {
     async fn head(&self) -> PortResult<CommitId> {
-        self.with_repo(|repo| match head_commit(repo)? {
+        self.reading(|repo| match head_commit(repo)? {
             Some(c) => to_commit_id(c.id()),
             None => {
                 let branch = head_branch_ref(repo)?.unwrap_or_default();
@@ -371,7 +421,7 @@ impl Vcs for GitVcs {
     }
 
     async fn current_branch(&self) -> PortResult<Option<String>> {
-        self.with_repo(|repo| {
+        self.reading(|repo| {
             Ok(head_branch_ref(repo)?
                 .map(|r| r.strip_prefix(HEADS).map_or(r.clone(), str::to_string)))
         })
@@ -380,7 +430,7 @@ impl Vcs for GitVcs {
 
     async fn resolve(&self, rev: &str) -> PortResult<CommitId> {
         let rev = rev.to_string();
-        self.with_repo(move |repo| {
+        self.reading(move |repo| {
             let object = repo.revparse_single(&rev).map_err(|e| match e.code() {
                 ErrorCode::NotFound | ErrorCode::UnbornBranch => {
                     PortError::not_found(format!("unknown revision {rev:?}")).with_source(e)
@@ -400,7 +450,7 @@ impl Vcs for GitVcs {
     }
 
     async fn tags(&self) -> PortResult<Vec<TagInfo>> {
-        self.with_repo(|repo| {
+        self.reading(|repo| {
             let refs = repo
                 .references_glob("refs/tags/*")
                 .map_err(|e| git_error("could not list tags", e))?;
@@ -443,7 +493,7 @@ impl Vcs for GitVcs {
 
     async fn walk(&self, request: &WalkRequest) -> PortResult<Vec<CommitInfo>> {
         let request = request.clone();
-        self.with_repo(move |repo| {
+        self.reading(move |repo| {
             // Pass 1: the commits, in order, each read once (see `history`).
             let gix_repo = history::open(repo.path())?;
             let to_gix = |id: &CommitId| -> PortResult<gix::ObjectId> {
@@ -550,7 +600,7 @@ impl Vcs for GitVcs {
 
     async fn read_file(&self, commit: &CommitId, path: &RepoPath) -> PortResult<Option<Vec<u8>>> {
         let (commit, path) = (commit.clone(), path.clone());
-        self.with_repo(move |repo| {
+        self.reading(move |repo| {
             let tree = find_commit(repo, &commit)?
                 .tree()
                 .map_err(|e| git_error(format!("could not read the tree of {commit}"), e))?;
@@ -581,7 +631,7 @@ impl Vcs for GitVcs {
         under: Option<&RepoPath>,
     ) -> PortResult<Vec<RepoPath>> {
         let (commit, under) = (commit.clone(), under.cloned());
-        self.with_repo(move |repo| {
+        self.reading(move |repo| {
             let tree = find_commit(repo, &commit)?
                 .tree()
                 .map_err(|e| git_error(format!("could not read the tree of {commit}"), e))?;
@@ -955,7 +1005,7 @@ impl Vcs for GitVcs {
 
     async fn merge_base(&self, commits: &[CommitId]) -> PortResult<Option<CommitId>> {
         let commits = commits.to_vec();
-        self.with_repo(move |repo| {
+        self.reading(move |repo| {
             let mut oids = Vec::with_capacity(commits.len());
             for c in &commits {
                 oids.push(find_commit(repo, c)?.id());
