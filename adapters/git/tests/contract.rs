@@ -629,3 +629,29 @@ async fn commit_without_identity_names_the_settings() {
     assert!(err.message().contains("user.name"), "{err}");
     assert!(err.message().contains("user.email"), "{err}");
 }
+
+/// Reading calls reuse kept libgit2 handles: what another process did in between
+/// (a commit, a tag, a new pack) must still be seen.
+#[tokio::test]
+async fn reading_calls_see_what_git_did_in_between() {
+    let f = fixture();
+    let vcs = GitVcs::open(&f.work).expect("open");
+    let first = commit_files(&vcs, "init", &[("a.txt", "a\n")]).await;
+    assert_eq!(vcs.head().await.expect("head"), first);
+    assert!(vcs.tags().await.expect("tags").is_empty());
+    std::fs::write(f.work.join("a.txt"), "a2\n").expect("write");
+    git(&f.work, &["commit", "-q", "-am", "by git"]);
+    git(&f.work, &["tag", "v1"]);
+    git(&f.work, &["gc", "-q"]);
+    let head = vcs.head().await.expect("head");
+    assert_ne!(head, first, "a commit made by git is the new HEAD");
+    assert_eq!(head.as_str(), git(&f.work, &["rev-parse", "HEAD"]).trim());
+    let tags = vcs.tags().await.expect("tags");
+    assert_eq!(tags.len(), 1, "the tag made by git is listed");
+    assert_eq!(tags[0].target, head);
+    assert_eq!(
+        vcs.read_file(&head, &p("a.txt")).await.expect("read"),
+        Some(b"a2\n".to_vec()),
+        "objects repacked by git gc are still read"
+    );
+}
