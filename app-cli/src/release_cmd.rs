@@ -470,19 +470,18 @@ pub fn release(opts: &RepoOpts, args: ReleaseArgs, json_out: bool) -> anyhow::Re
         return Ok(exit::OK);
     }
 
-    let failures = rt.block_on(release::check_gates(&ctx.vcs, config, &plan))?;
-    if !failures.is_empty() {
-        let list: Vec<String> = failures
-            .into_iter()
-            .map(|f| format!("  - {}", f.0))
-            .collect();
-        bail!("cannot release, nothing was written:\n{}", list.join("\n"));
-    }
+    gate(&rt, &ctx, &plan)?;
 
     let plan = if assume_yes(args.yes) {
         plan
     } else if std::io::stdin().is_terminal() {
+        let asked = plan.next.clone();
         match confirm(&rt, &ctx, plan, what)? {
+            // A version typed at the prompt is a new plan: its tags pass the gates too.
+            Some(p) if p.next != asked => {
+                gate(&rt, &ctx, &p)?;
+                p
+            }
             Some(p) => p,
             None => {
                 eprintln!("aborted: nothing was written");
@@ -552,6 +551,19 @@ pub fn release(opts: &RepoOpts, args: ReleaseArgs, json_out: bool) -> anyhow::Re
         );
     }
     Ok(exit::OK)
+}
+
+/// Every gate that needs only the repository; all failures at once, nothing written.
+fn gate(rt: &tokio::runtime::Runtime, ctx: &Context_, plan: &ReleasePlan) -> anyhow::Result<()> {
+    let failures = rt.block_on(release::check_gates(&ctx.vcs, &ctx.loaded.config, plan))?;
+    if !failures.is_empty() {
+        let list: Vec<String> = failures
+            .into_iter()
+            .map(|f| format!("  - {}", f.0))
+            .collect();
+        bail!("cannot release, nothing was written:\n{}", list.join("\n"));
+    }
+    Ok(())
 }
 
 /// A saved plan runs only against the repository it was made for.

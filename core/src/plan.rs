@@ -73,6 +73,14 @@ pub enum Reason {
         /// The level the break requires.
         level: BumpLevel,
     },
+    /// The package's manifest already holds a version above its last release that was
+    /// never tagged: that version is released as it is.
+    ManifestAhead {
+        /// The manifest.
+        file: RepoPath,
+        /// The version it holds.
+        version: String,
+    },
 }
 
 impl Reason {
@@ -89,6 +97,9 @@ impl Reason {
             Reason::ReleaseAs { version, .. } => format!("Release-As: {version}"),
             Reason::Group { group } => format!("released with group {group}"),
             Reason::FirstRelease => "first release".into(),
+            Reason::ManifestAhead { file, version } => {
+                format!("{file} already holds {version}, which was never tagged")
+            }
             Reason::ApiBreak { level } => {
                 format!("cargo-semver-checks: the public API needs a {level:?} release")
                     .to_lowercase()
@@ -131,6 +142,10 @@ pub struct PackagePlan {
     pub requirement_updates: Vec<RequirementUpdate>,
     /// Changelog entries for this release (from fragments and commits).
     pub entries: Vec<kac::Entry>,
+    /// The package's own manifests (found in its directory, holding its version, not
+    /// named by a `[[file]]`): the release writes the new version into them.
+    #[serde(default)]
+    pub manifests: Vec<RepoPath>,
 }
 
 /// A monorepo release plan.
@@ -157,8 +172,15 @@ impl Plan {
 
 struct Pkg {
     root: Option<RepoPath>,
+    /// Release tags, newest version first (consumed when the current one is chosen).
+    candidates: Vec<(Staged, TagName, CommitId)>,
     current: Option<Staged>,
     current_tag: Option<(TagName, CommitId)>,
+    /// The version the package's manifest holds at HEAD, and which manifest.
+    manifest_version: Option<(RepoPath, Staged)>,
+    /// Manifests found in the package's directory that hold its version and that no
+    /// `[[file]]` names: bumped with the package all the same.
+    own_manifests: Vec<(RepoPath, FileKind)>,
     manifest_name: Option<String>,
     requirements: Vec<(RepoPath, FileKind, Requirement)>,
     commit_level: BumpLevel,
@@ -254,7 +276,9 @@ pub async fn plan_with(
         } else {
             Some(RepoPath::new(p.path.trim_end_matches('/'))?)
         };
-        let mut best: Option<(Staged, &ferry_ports::TagInfo)> = None;
+        // Every release tag of the package, newest version first; which one is the
+        // current release is decided after the walk: the newest HEAD contains.
+        let mut candidates: Vec<(Staged, TagName, CommitId)> = Vec::new();
         for t in &tags {
             let Some((text, format)) =
                 template::match_version(&p.tag, Some(&p.name), t.name.as_str())
@@ -264,10 +288,9 @@ pub async fn plan_with(
             let Some(v) = template::parse_rendered(scheme, format, text) else {
                 continue;
             };
-            if best.as_ref().is_none_or(|(b, _)| v > *b) {
-                best = Some((v, t));
-            }
+            candidates.push((v, t.name.clone(), t.target.clone()));
         }
+        candidates.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
         let mut manifests = Vec::new();
         for f in config
             .files
@@ -276,6 +299,7 @@ pub async fn plan_with(
         {
             manifests.push((RepoPath::new(&f.path)?, f.effective_kind()?));
         }
+        let configured_count = manifests.len();
         for name in ["package.json", "Cargo.toml", "pyproject.toml"] {
             let path = RepoPath::new(match &root {
                 Some(r) => format!("{r}/{name}"),
@@ -292,7 +316,9 @@ pub async fn plan_with(
         let mut manifest_name = None;
         let mut requirements = Vec::new();
         let mut manifest_version = None;
-        for (path, kind) in &manifests {
+        let mut own_manifests = Vec::new();
+        let configured = configured_count;
+        for (mi, (path, kind)) in manifests.iter().enumerate() {
             let Some(bytes) = vcs.read_file(&head, path).await? else {
                 continue;
             };
@@ -300,22 +326,42 @@ pub async fn plan_with(
             if manifest_name.is_none() {
                 manifest_name = manifest::dependencies::name(*kind, &text);
             }
-            if manifest_version.is_none() {
-                manifest_version = manifest::read_version(*kind, path.as_str(), &text, None).ok();
+            let version = manifest::read_version(*kind, path.as_str(), &text, None).ok();
+            if let Some(v) = &version {
+                if manifest_version.is_none() {
+                    manifest_version = Some((path.clone(), v.clone()));
+                }
+                // The package's own manifest is bumped even with no [[file]] for it.
+                if mi >= configured {
+                    own_manifests.push((path.clone(), *kind));
+                }
             }
             for r in manifest::dependencies::list(*kind, path.as_str(), &text)? {
                 requirements.push((path.clone(), *kind, r));
             }
         }
-        let current = best.as_ref().map(|(v, _)| v.clone());
-        let first_version = match (&best, manifest_version) {
-            (None, Some(v)) => scheme.staged(&v).ok(),
-            _ => None,
+        let manifest_version = match manifest_version {
+            Some((path, text)) => match scheme
+                .staged(&text)
+                .or_else(|_| Scheme::Pep440.staged(&text))
+            {
+                Ok(v) => Some((path, v)),
+                Err(e) => {
+                    return Err(CoreError::Config(format!(
+                        "{path}: version {text:?} of package {} does not parse: {e}",
+                        p.name
+                    )))
+                }
+            },
+            None => None,
         };
         pkgs.push(Pkg {
             root,
-            current,
-            current_tag: best.map(|(_, t)| (t.name.clone(), t.target.clone())),
+            candidates,
+            current: None,
+            current_tag: None,
+            manifest_version,
+            own_manifests,
             manifest_name,
             requirements,
             commit_level: BumpLevel::None,
@@ -323,22 +369,23 @@ pub async fn plan_with(
             release_as: None,
             reasons: Vec::new(),
             entries: Vec::new(),
-            next: first_version,
+            next: None,
         });
     }
 
-    // One walk, down to the common ancestor of every release tag.
-    let targets: Vec<CommitId> = {
-        let mut t: Vec<CommitId> = pkgs
+    // One walk from HEAD, down to the common ancestor of HEAD and every package's
+    // newest release tag. A tag HEAD contains is then either a walked commit or that
+    // ancestor; a tag HEAD does not contain (a newer release on another branch) is
+    // never a package's current release.
+    let all_tagged = pkgs.iter().all(|p| !p.candidates.is_empty());
+    let base = if all_tagged && !pkgs.is_empty() {
+        let mut targets: Vec<CommitId> = pkgs
             .iter()
-            .filter_map(|p| p.current_tag.as_ref().map(|(_, c)| c.clone()))
+            .filter_map(|p| p.candidates.first().map(|(_, _, c)| c.clone()))
             .collect();
-        t.sort();
-        t.dedup();
-        t
-    };
-    let all_tagged = pkgs.iter().all(|p| p.current_tag.is_some());
-    let base = if all_tagged && !targets.is_empty() {
+        targets.push(head.clone());
+        targets.sort();
+        targets.dedup();
         vcs.merge_base(&targets).await?
     } else {
         None
@@ -349,24 +396,25 @@ pub async fn plan_with(
         request = request.hiding([b.clone()]);
     }
     let commits = vcs.walk(&request).await?;
-    let attributed = attribute(&pkgs, &commits, base.as_ref());
-    let seen_targets: std::collections::HashSet<&CommitId> =
-        commits.iter().map(|c| &c.id).collect();
-    for (i, pkg) in pkgs.iter_mut().enumerate() {
-        let own: Vec<&CommitInfo> = match &pkg.current_tag {
-            // A tag that is not an ancestor of HEAD (a release branch): its own walk.
-            Some((_, target))
-                if !seen_targets.contains(target) && Some(target) != base.as_ref() =>
-            {
-                Vec::new()
+    let walked: std::collections::HashSet<&CommitId> = commits.iter().map(|c| &c.id).collect();
+    let in_walk = |c: &CommitId| walked.contains(c) || Some(c) == base.as_ref();
+    for pkg in pkgs.iter_mut() {
+        for (v, name, target) in std::mem::take(&mut pkg.candidates) {
+            if in_walk(&target) || contains(vcs, &head, &target).await? {
+                pkg.current = Some(v);
+                pkg.current_tag = Some((name, target));
+                break;
             }
-            _ => attributed[i].iter().map(|&c| &commits[c]).collect(),
-        };
-        collect_reasons(pkg, &own, &config.changelog.kinds);
+        }
     }
+    for (p, pkg) in config.packages.iter().zip(pkgs.iter_mut()) {
+        continue_from_manifest(vcs, config, p, pkg, &tags, &head).await?;
+    }
+    let attributed = attribute(&pkgs, &commits, base.as_ref());
     for (i, pkg) in pkgs.iter_mut().enumerate() {
-        if let Some((_, target)) = pkg.current_tag.clone() {
-            if !seen_targets.contains(&target) && Some(&target) != base.as_ref() {
+        match pkg.current_tag.clone() {
+            // A release older than the walk's bottom: its own walk.
+            Some((_, target)) if !in_walk(&target) => {
                 let mut req = WalkRequest::from(head.clone()).hiding([target]);
                 if let Some(r) = &pkg.root {
                     req = req.with_roots([r.clone()]);
@@ -377,7 +425,10 @@ pub async fn plan_with(
                     .filter(|c| pkg.root.is_none() || !c.touched_roots.is_empty())
                     .collect();
                 collect_reasons(pkg, &own, &config.changelog.kinds);
-                let _ = i;
+            }
+            _ => {
+                let own: Vec<&CommitInfo> = attributed[i].iter().map(|&c| &commits[c]).collect();
+                collect_reasons(pkg, &own, &config.changelog.kinds);
             }
         }
     }
@@ -445,11 +496,16 @@ pub async fn plan_with(
         match &pkg.current {
             None => {
                 pkg.reasons.push(Reason::FirstRelease);
-                if pkg.next.is_none() {
-                    pkg.next = Some(scheme.staged(&config.release.initial_version)?);
-                }
+                pkg.next = Some(match &pkg.manifest_version {
+                    Some((_, v)) => v.clone(),
+                    None => scheme.staged(&config.release.initial_version)?,
+                });
             }
             Some(current) => {
+                if pkg.next.is_some() && pkg.release_as.is_none() {
+                    // The manifest is ahead of the last tag: that version is next.
+                    continue;
+                }
                 if let Some((commit, version)) = &pkg.release_as {
                     let v = scheme.staged(version).map_err(|e| {
                         CoreError::Config(format!("Release-As footer of {commit}: {e}"))
@@ -518,6 +574,7 @@ pub async fn plan_with(
             reasons: pkg.reasons,
             requirement_updates: std::mem::take(updates),
             entries: pkg.entries,
+            manifests: pkg.own_manifests.into_iter().map(|(m, _)| m).collect(),
         });
     }
     // A fixed group has one tag: only its first member carries it.
@@ -537,6 +594,74 @@ pub async fn plan_with(
         commits_walked: commits.len(),
         fragments,
     })
+}
+
+/// Whether `commit` is HEAD or one of its ancestors.
+pub(crate) async fn contains(
+    vcs: &dyn Vcs,
+    head: &CommitId,
+    commit: &CommitId,
+) -> Result<bool, CoreError> {
+    if commit == head {
+        return Ok(true);
+    }
+    let base = vcs.merge_base(&[commit.clone(), head.clone()]).await?;
+    Ok(base.as_ref() == Some(commit))
+}
+
+/// What the manifest says when the tags do not: a manifest ahead of the last release
+/// tag (bumped by hand, never tagged) is the next version; a package with no tag of
+/// its own whose manifest version was released under a repository-wide tag
+/// (`v7.2.0`, before per-package tags) continues from that release.
+async fn continue_from_manifest(
+    vcs: &dyn Vcs,
+    config: &Config,
+    p: &crate::config::PackageConfig,
+    pkg: &mut Pkg,
+    tags: &[ferry_ports::TagInfo],
+    head: &CommitId,
+) -> Result<(), CoreError> {
+    let scheme = config.release.scheme;
+    let Some((file, mv)) = pkg.manifest_version.clone() else {
+        return Ok(());
+    };
+    let tagged = |template: &str| -> Result<Option<&ferry_ports::TagInfo>, CoreError> {
+        let name = template::render(
+            template,
+            &Vars {
+                version: &mv,
+                scheme,
+                package: Some(&p.name),
+            },
+        )?;
+        Ok(tags.iter().find(|t| t.name.as_str() == name))
+    };
+    match &pkg.current {
+        Some(current) if mv > *current => {
+            if tagged(&p.tag)?.is_none() {
+                pkg.reasons.push(Reason::ManifestAhead {
+                    file,
+                    version: scheme.render(&mv).map_err(CoreError::Config)?,
+                });
+                pkg.next = Some(mv);
+            }
+        }
+        Some(_) => {}
+        None => {
+            let mut templates: Vec<&str> = config.release.tags.iter().map(|t| t.as_str()).collect();
+            templates.extend(["v{version}", "{version}"]);
+            for t in templates {
+                if let Some(tag) = tagged(t)? {
+                    if contains(vcs, head, &tag.target).await? {
+                        pkg.current = Some(mv);
+                        pkg.current_tag = Some((tag.name.clone(), tag.target.clone()));
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn level_between(current: &Staged, next: &Staged) -> BumpLevel {

@@ -14,7 +14,7 @@ use crate::template::{self, Vars};
 use crate::version::scheme::{self, BumpRequest, Level, Scheme};
 use crate::version::staged::Staged;
 use crate::CoreError;
-use ferry_ports::{CommitId, ErrorKind, FileWrite, RepoPath, TagName, Vcs, WalkRequest};
+use ferry_ports::{CommitId, ErrorKind, FileWrite, RepoPath, TagInfo, TagName, Vcs, WalkRequest};
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 
@@ -99,7 +99,7 @@ async fn current_version(
 ) -> Result<Option<(Staged, String, Option<TagName>)>, CoreError> {
     let scheme = config.release.scheme;
     let template = &config.release.tags[0];
-    let mut best: Option<(Staged, TagName)> = None;
+    let mut candidates: Vec<(Staged, TagInfo)> = Vec::new();
     for tag in vcs.tags().await? {
         let Some((text, format)) = template::match_version(template, None, tag.name.as_str())
         else {
@@ -108,8 +108,16 @@ async fn current_version(
         let Some(v) = template::parse_rendered(scheme, format, text) else {
             continue;
         };
-        if best.as_ref().is_none_or(|(b, _)| v > *b) {
-            best = Some((v, tag.name.clone()));
+        candidates.push((v, tag));
+    }
+    candidates.sort_by(|a, b| b.0.cmp(&a.0));
+    // The newest release HEAD contains: a newer tag on another branch is not ours.
+    let head = vcs.head().await?;
+    let mut best: Option<(Staged, TagName)> = None;
+    for (v, tag) in candidates {
+        if crate::plan::contains(vcs, &head, &tag.target).await? {
+            best = Some((v, tag.name));
+            break;
         }
     }
     if let Some((v, tag)) = best {
@@ -566,6 +574,32 @@ async fn prepare_independent(
                 f.pattern.as_deref(),
             )?;
             files.entry(path).or_default().1 = Some(after);
+        }
+        // The package's own manifests, found in its directory: always bumped, so a
+        // dependent's rewritten requirement never points at a version nobody has.
+        for path in &p.manifests {
+            let kind = crate::config::FileKind::detect(path.as_str())
+                .ok_or_else(|| CoreError::Config(format!("{path}: unknown manifest")))?;
+            let format = if kind == crate::config::FileKind::Pyproject {
+                "{version:pep440}"
+            } else {
+                "{version}"
+            };
+            let before = load(vcs, &mut files, path).await?.ok_or_else(|| {
+                CoreError::Config(format!("{path}: the package's manifest does not exist"))
+            })?;
+            let version = template::render(format, &vars)?;
+            let after = manifest::write_version(
+                kind,
+                path.as_str(),
+                &before,
+                manifest::Bump {
+                    version: &version,
+                    released: &[],
+                },
+                None,
+            )?;
+            files.entry(path.clone()).or_default().1 = Some(after);
         }
         for u in &p.requirement_updates {
             let kind = crate::config::FileKind::detect(u.file.as_str())

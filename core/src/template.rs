@@ -166,6 +166,7 @@ mod tests {
             minor: 3,
             patch: 0,
             stage: Some((Stage::Alpha, 1)),
+            spelling: Default::default(),
         };
         let vars = Vars {
             version: &v,

@@ -29,6 +29,7 @@ fn staged(with_dev: bool) -> impl Strategy<Value = Staged> {
             minor,
             patch,
             stage,
+            spelling: Default::default(),
         })
 }
 

@@ -190,6 +190,7 @@ fn staged_from_pep440(v: &Pep440, text: &str) -> Result<Staged, VersionError> {
         minor: part(1),
         patch: part(2),
         stage,
+        spelling: Default::default(),
     })
 }
 
@@ -310,6 +311,13 @@ pub fn bump(
                     )));
                 }
             }
+            let inc = |n: u64, what: &str| {
+                n.checked_add(1).ok_or_else(|| {
+                    BumpError(format!(
+                        "cannot bump {current}: its {what} {n} is the largest number a version component can hold (2^64 - 1)"
+                    ))
+                })
+            };
             let base = match (scheme, level) {
                 (Scheme::Calver, Level::Major) => {
                     if year <= cur.major {
@@ -321,13 +329,18 @@ pub fn bump(
                     Staged::release(year, 1, 1)
                 }
                 (Scheme::Calver, Level::Minor) if year > cur.major => Staged::release(year, 1, 1),
-                (Scheme::Calver, Level::Minor) => Staged::release(cur.major, cur.minor + 1, 1),
-                (_, Level::Patch) => Staged::release(cur.major, cur.minor, cur.patch + 1),
-                (_, Level::Minor) => Staged::release(cur.major, cur.minor + 1, 0),
-                (_, Level::Major) => Staged::release(cur.major + 1, 0, 0),
+                (Scheme::Calver, Level::Minor) => {
+                    Staged::release(cur.major, inc(cur.minor, "minor")?, 1)
+                }
+                (_, Level::Patch) => {
+                    Staged::release(cur.major, cur.minor, inc(cur.patch, "patch")?)
+                }
+                (_, Level::Minor) => Staged::release(cur.major, inc(cur.minor, "minor")?, 0),
+                (_, Level::Major) => Staged::release(inc(cur.major, "major")?, 0, 0),
             };
             Staged {
                 stage: stage.map(|s| (s, 1)),
+                spelling: cur.spelling,
                 ..base
             }
         }
@@ -345,8 +358,15 @@ pub fn bump(
                         "cannot move {current} to `{stage}`: a stage on a final version; start a series with `patch {stage}`, `minor {stage}` or `major {stage}`"
                     )))
                 }
-                Some((s, n)) if s == *stage => Staged { stage: Some((s, n + 1)), ..cur.clone() },
-                Some((s, _)) if s < *stage => Staged { stage: Some((*stage, 1)), ..cur.clone() },
+                Some((s, n)) if s == *stage => cur.with_stage(Some((
+                    s,
+                    n.checked_add(1).ok_or_else(|| {
+                        BumpError(format!(
+                            "cannot bump {current}: its {s} number is the largest a version can hold (2^64 - 1)"
+                        ))
+                    })?,
+                ))),
+                Some((s, _)) if s < *stage => cur.with_stage(Some((*stage, 1))),
                 Some((s, _)) => {
                     return Err(BumpError(format!(
                         "cannot move {current} to `{stage}`: {stage} is an earlier stage than {s}; stages only go forward ({})",
@@ -513,6 +533,89 @@ mod tests {
     }
 
     #[test]
+    fn compact_semver_prereleases_bump_and_convert_in_their_own_spelling() {
+        let table = [
+            ("2.10.0-rc1", "rc", "2.10.0-rc2"),
+            ("2.10.0-beta2", "rc", "2.10.0-rc1"),
+            ("3.0.0-alpha1", "alpha", "3.0.0-alpha2"),
+            ("3.0.0-alpha9", "alpha", "3.0.0-alpha10"),
+            ("2.10.0-rc1", "release", "2.10.0"),
+            ("2.10.0-rc1", "minor rc", "2.11.0-rc1"),
+            ("2.10.0-rc.1", "rc", "2.10.0-rc.2"),
+            ("2.10.0-rc1", "2.10.0-rc2", "2.10.0-rc2"),
+        ];
+        for (cur, what, want) in table {
+            assert_eq!(
+                b(Scheme::Semver, cur, what).as_deref(),
+                Ok(want),
+                "{cur} + {what}"
+            );
+        }
+        let conversions = [
+            ("2.10.0-rc1", Target::Rpm, "2.10.0~rc1"),
+            ("2.10.0-rc1", Target::Deb, "2.10.0~rc1"),
+            ("2.10.0-beta2", Target::Pep440, "2.10.0b2"),
+            ("3.0.0-alpha1", Target::Tarantool, "3.0.0-alpha1"),
+            ("3.0.0-alpha1", Target::Semver, "3.0.0-alpha1"),
+            ("3.0.0-alpha.1", Target::Tarball, "3.0.0-alpha1"),
+            ("2.11.0-entrypoint", Target::Rpm, "2.11.0~~entrypoint"),
+        ];
+        for (input, to, want) in conversions {
+            assert_eq!(
+                convert(Scheme::Semver, input, to).as_deref(),
+                Ok(want),
+                "{input} → {to:?}"
+            );
+        }
+        // Both spellings are one version.
+        assert_eq!(
+            Scheme::Semver.staged("2.10.0-rc1").expect("compact"),
+            Scheme::Semver.staged("2.10.0-rc.1").expect("dotted")
+        );
+    }
+
+    #[test]
+    fn other_valid_semver_prereleases_compare_but_do_not_bump() {
+        assert_eq!(
+            Scheme::Semver.compare("1.0.0-foo.3", "1.0.0-foo.10"),
+            Ok(Ordering::Less)
+        );
+        assert!(Scheme::Semver.validate("1.0.0-foo.3").is_ok());
+        assert_eq!(
+            Scheme::Semver
+                .sort(&["1.0.0", "1.0.0-foo.3", "1.0.0-rc1"])
+                .ok(),
+            Some(vec!["1.0.0-foo.3", "1.0.0-rc1", "1.0.0"])
+        );
+        for (what, cur) in [
+            ("rc", "1.0.0-foo.3"),
+            ("rc", "1.0.0-rc0"),
+            ("rc", "1.0.0-rc01"),
+        ] {
+            let e = b(Scheme::Semver, cur, what).expect_err(cur).to_string();
+            assert!(e.contains("alpha.N, beta.N, rc.N"), "{e}");
+            assert!(e.contains("alphaN, betaN, rcN"), "{e}");
+        }
+        let e = convert(Scheme::Semver, "1.0.0-foo.3", Target::Rpm)
+            .expect_err("not staged")
+            .to_string();
+        assert!(e.contains("compact forms alphaN"), "{e}");
+    }
+
+    #[test]
+    fn bumps_never_wrap_around() {
+        for (cur, what) in [
+            ("18446744073709551615.0.0", "major"),
+            ("0.18446744073709551615.0", "minor"),
+            ("0.0.18446744073709551615", "patch"),
+            ("1.0.0-rc.18446744073709551615", "rc"),
+        ] {
+            let e = b(Scheme::Semver, cur, what).expect_err(cur).to_string();
+            assert!(e.contains("largest"), "{cur} {what}: {e}");
+        }
+    }
+
+    #[test]
     fn bump_errors_name_the_rule() {
         let table = [
             (Scheme::Semver, "0.2.0-beta.1", "alpha", "earlier stage"),
@@ -538,7 +641,7 @@ mod tests {
                 Scheme::Semver,
                 "1.0.0-x.7",
                 "alpha",
-                "alpha.N, beta.N or rc.N",
+                "alpha.N, beta.N, rc.N",
             ),
             (Scheme::Rpm, "1.0", "patch", "not bumped directly"),
             (Scheme::Calver, "2026.1.1", "major", "already in 2026"),

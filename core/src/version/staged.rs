@@ -70,9 +70,29 @@ impl fmt::Display for Stage {
     }
 }
 
+/// How a SemVer pre-release was spelled: `alpha.1` (dotted, ferry's default) or
+/// `alpha1` (compact, Tarantool's tags and many projects'). Both mean the same version;
+/// the spelling is kept so that a bump writes back the project's own form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Spelling {
+    /// `X.Y.Z-alpha.1`.
+    #[default]
+    Dotted,
+    /// `X.Y.Z-alpha1`.
+    Compact,
+}
+
+impl Spelling {
+    fn is_dotted(&self) -> bool {
+        *self == Spelling::Dotted
+    }
+}
+
 /// `MAJOR.MINOR.PATCH[stage N]`. Ordered: base first, then a staged version before
-/// its final release, stages in [`Stage`] order, numbers numerically.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// its final release, stages in [`Stage`] order, numbers numerically. The SemVer
+/// [`Spelling`] is not part of the value: `2.10.0-rc1 == 2.10.0-rc.1`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Staged {
     /// MAJOR (the year under calver).
     pub major: u64,
@@ -82,6 +102,23 @@ pub struct Staged {
     pub patch: u64,
     /// Pre-release stage and number; `None` for a final release.
     pub stage: Option<(Stage, u64)>,
+    /// How the SemVer rendering spells the stage (kept from the parsed text).
+    #[serde(default, skip_serializing_if = "Spelling::is_dotted")]
+    pub spelling: Spelling,
+}
+
+impl PartialEq for Staged {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Staged {}
+
+impl std::hash::Hash for Staged {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (self.major, self.minor, self.patch, self.stage).hash(state);
+    }
 }
 
 impl Ord for Staged {
@@ -111,6 +148,15 @@ impl Staged {
             minor,
             patch,
             stage: None,
+            spelling: Spelling::Dotted,
+        }
+    }
+
+    /// The same version with another stage (or none), keeping its spelling.
+    pub fn with_stage(&self, stage: Option<(Stage, u64)>) -> Staged {
+        Staged {
+            stage,
+            ..self.clone()
         }
     }
 
@@ -119,17 +165,21 @@ impl Staged {
         self.stage.is_some()
     }
 
-    /// The final release of the same base.
+    /// The final release of the same base (the spelling is kept for later stages).
     pub fn base(&self) -> Staged {
-        Staged::release(self.major, self.minor, self.patch)
+        self.with_stage(None)
     }
 
     fn base_text(&self) -> String {
         format!("{}.{}.{}", self.major, self.minor, self.patch)
     }
 
-    /// From a SemVer value of the shapes ferry makes: `X.Y.Z`, `X.Y.Z-alpha.N`,
-    /// `X.Y.Z-beta.N`, `X.Y.Z-rc.N`, `X.Y.Z-0.dev.N`; build metadata must be absent.
+    /// From a SemVer value of the shapes ferry understands: `X.Y.Z`, `X.Y.Z-alpha.N`,
+    /// `X.Y.Z-beta.N`, `X.Y.Z-rc.N` and their compact spellings `X.Y.Z-alphaN`,
+    /// `-betaN`, `-rcN` (the spelling is kept), `X.Y.Z-entrypoint`, `X.Y.Z-0.dev.N`;
+    /// build metadata must be absent. Any other valid SemVer pre-release (`-foo.3`)
+    /// is refused here with the list of understood forms: it still compares and
+    /// sorts under [`SemVer`].
     pub fn from_semver(
         v: &SemVer,
         input: &str,
@@ -143,6 +193,7 @@ impl Staged {
                 "build metadata (`+…`) has no place in a release version",
             ));
         }
+        let mut spelling = Spelling::Dotted;
         let stage = match v.pre.as_slice() {
             [] => None,
             [Identifier::AlphaNumeric(word), Identifier::Numeric(n)] => {
@@ -151,6 +202,23 @@ impl Staged {
                     _ => return Err(not_staged(scheme, input)),
                 }
             }
+            [Identifier::AlphaNumeric(word)] if word == "entrypoint" => {
+                Some((Stage::Entrypoint, 0))
+            }
+            [Identifier::AlphaNumeric(word)] => {
+                spelling = Spelling::Compact;
+                Some(
+                    word_number(
+                        word,
+                        &[
+                            ("alpha", Stage::Alpha),
+                            ("beta", Stage::Beta),
+                            ("rc", Stage::Rc),
+                        ],
+                    )
+                    .ok_or_else(|| not_staged(scheme, input))?,
+                )
+            }
             [Identifier::Numeric(0), Identifier::AlphaNumeric(dev), Identifier::Numeric(n)]
                 if dev == "dev" =>
             {
@@ -158,17 +226,23 @@ impl Staged {
             }
             _ => return Err(not_staged(scheme, input)),
         };
-        Ok(Staged { stage, ..base })
+        Ok(Staged {
+            stage,
+            spelling,
+            ..base
+        })
     }
 
-    /// The SemVer rendering (`0.3.0-alpha.1`; dev milestones `0.3.0-0.dev.1`, which
-    /// sort before alphas because numeric identifiers precede alphanumeric ones).
+    /// The SemVer rendering (`0.3.0-alpha.1`, or `0.3.0-alpha1` when parsed from that
+    /// spelling; dev milestones `0.3.0-0.dev.1`, which sort before alphas because
+    /// numeric identifiers precede alphanumeric ones).
     pub fn to_semver(&self) -> String {
-        match self.stage {
-            None => self.base_text(),
-            Some((Stage::Dev, n)) => format!("{}-0.dev.{n}", self.base_text()),
-            Some((Stage::Entrypoint, _)) => format!("{}-entrypoint", self.base_text()),
-            Some((s, n)) => format!("{}-{}.{n}", self.base_text(), s.word()),
+        match (self.stage, self.spelling) {
+            (None, _) => self.base_text(),
+            (Some((Stage::Dev, n)), _) => format!("{}-0.dev.{n}", self.base_text()),
+            (Some((Stage::Entrypoint, _)), _) => format!("{}-entrypoint", self.base_text()),
+            (Some((s, n)), Spelling::Dotted) => format!("{}-{}.{n}", self.base_text(), s.word()),
+            (Some((s, n)), Spelling::Compact) => format!("{}-{}{n}", self.base_text(), s.word()),
         }
     }
 
@@ -233,6 +307,7 @@ impl Staged {
             minor: nums[1],
             patch: nums[2],
             stage,
+            spelling: Spelling::Dotted,
         })
     }
 
@@ -294,7 +369,7 @@ fn not_staged(scheme: &'static str, input: &str) -> VersionError {
     VersionError::invalid(
         scheme,
         input,
-        "pre-release must be alpha.N, beta.N or rc.N (or 0.dev.N) for ferry to bump or convert it",
+        "ferry bumps and converts the pre-releases alpha.N, beta.N, rc.N, their compact forms alphaN, betaN, rcN (N ≥ 1), entrypoint and 0.dev.N; this one still compares and sorts as semver",
     )
 }
 
@@ -394,6 +469,7 @@ mod tests {
             minor: 2,
             patch: 0,
             stage: Some((Stage::Alpha, 1)),
+            spelling: Spelling::Dotted,
         };
         assert_eq!(v.to_semver(), "0.2.0-alpha.1");
         assert_eq!(v.to_pep440().expect("pep440"), "0.2.0a1");
@@ -404,6 +480,7 @@ mod tests {
             minor: 10,
             patch: 0,
             stage: Some((Stage::Rc, 1)),
+            spelling: Spelling::Dotted,
         };
         assert_eq!(rc.to_tilde(), "2.10.0~rc1");
         assert_eq!(rc.to_pep440().expect("pep440"), "2.10.0rc1");
