@@ -201,3 +201,66 @@ fn errors_name_the_rule() {
     let (code, _) = fails(&["version", "compare", "1.0.0", "2.0.0", "--scheme", "nope"]);
     assert_eq!(code, 2);
 }
+
+#[test]
+fn every_valid_semver_is_accepted_and_compact_prereleases_keep_their_spelling() {
+    let table: &[(&[&str], &str)] = &[
+        (
+            &["version", "convert", "2.10.0-rc1", "--to", "rpm"],
+            "2.10.0~rc1",
+        ),
+        (
+            &["version", "convert", "2.10.0-beta2", "--to", "pep440"],
+            "2.10.0b2",
+        ),
+        (
+            &["version", "convert", "3.0.0-alpha1", "--to", "deb"],
+            "3.0.0~alpha1",
+        ),
+        (&["version", "bump", "2.10.0-rc1", "rc"], "2.10.0-rc2"),
+        (&["version", "bump", "2.10.0-beta2", "rc"], "2.10.0-rc1"),
+        (&["version", "bump", "2.10.0-rc1", "release"], "2.10.0"),
+        (&["version", "compare", "2.10.0-rc1", "2.10.0-rc2"], "<"),
+        (&["version", "compare", "1.0.0-foo.3", "1.0.0-foo.10"], "<"),
+        (&["version", "validate", "1.0.0-foo.3"], "1.0.0-foo.3"),
+        (
+            &[
+                "version",
+                "describe",
+                "2.10.0-rc1-5-g0a5ce0b9c",
+                "--to",
+                "rpm",
+            ],
+            "2.10.0~rc1.5.dev",
+        ),
+        (
+            &[
+                "version",
+                "convert",
+                "2.10.0-rc1",
+                "--scheme",
+                "tarantool",
+                "--to",
+                "rpm",
+            ],
+            "2.10.0~rc1",
+        ),
+    ];
+    for (args, want) in table {
+        let out = ok(args);
+        assert!(out.trim() == *want, "{args:?}: {out:?}, expected {want:?}");
+    }
+    for args in [
+        &["version", "bump", "1.0.0-foo.3", "rc"][..],
+        &["version", "convert", "1.0.0-foo.3", "--to", "rpm"][..],
+    ] {
+        let (code, err) = fails(args);
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(
+            err.contains("alpha.N, beta.N, rc.N") && err.contains("alphaN, betaN, rcN"),
+            "{args:?}: {err}"
+        );
+    }
+    let (_, err) = fails(&["version", "bump", "18446744073709551615.0.0", "major"]);
+    assert!(err.contains("largest"), "{err}");
+}
