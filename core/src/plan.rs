@@ -300,13 +300,7 @@ pub async fn plan_with(
             manifests.push((RepoPath::new(&f.path)?, f.effective_kind()?));
         }
         let configured_count = manifests.len();
-        for name in ["package.json", "Cargo.toml", "pyproject.toml"] {
-            let path = RepoPath::new(match &root {
-                Some(r) => format!("{r}/{name}"),
-                None => name.to_string(),
-            })?;
-            let kind = FileKind::detect(name)
-                .ok_or_else(|| CoreError::Config(format!("{name}: unknown manifest")))?;
+        for (path, kind) in own_manifest_candidates(&p.path)? {
             if !manifests.iter().any(|(m, _)| *m == path)
                 && vcs.read_file(&head, &path).await?.is_some()
             {
@@ -594,6 +588,26 @@ pub async fn plan_with(
         commits_walked: commits.len(),
         fragments,
     })
+}
+
+/// Where a package's own manifests can be, in its directory (`.` is the root).
+pub(crate) fn own_manifest_candidates(dir: &str) -> Result<Vec<(RepoPath, FileKind)>, CoreError> {
+    let dir = dir.trim_end_matches('/');
+    [
+        ("package.json", FileKind::PackageJson),
+        ("Cargo.toml", FileKind::Cargo),
+        ("pyproject.toml", FileKind::Pyproject),
+    ]
+    .into_iter()
+    .map(|(name, kind)| {
+        let path = if dir == "." || dir.is_empty() {
+            name.to_string()
+        } else {
+            format!("{dir}/{name}")
+        };
+        Ok((RepoPath::new(path)?, kind))
+    })
+    .collect()
 }
 
 /// Whether `commit` is HEAD or one of its ancestors.

@@ -15,6 +15,7 @@ use crate::keepachangelog as kac;
 use crate::manifest;
 use crate::release::{self, ReleaseInput, ReleasePlan};
 use crate::template::{self, Vars};
+use crate::version::staged::Staged;
 use crate::CoreError;
 use ferry_ports::{
     ChangeRequest, CommitId, CommitStatus, ErrorKind, Forge, NewChangeRequest, PushRequest,
@@ -280,8 +281,43 @@ async fn read_text(
         .map(|b| String::from_utf8_lossy(&b).into_owned()))
 }
 
+/// The version `file` holds at `at`, read back through its `format`
+/// (`{version:pep440}` → `0.3.0a1` is 0.3.0-alpha.1); `None` when the file is absent.
+async fn version_at(
+    vcs: &dyn Vcs,
+    at: &CommitId,
+    path: &str,
+    kind: crate::config::FileKind,
+    pattern: Option<&str>,
+    format: &str,
+    scheme: crate::version::scheme::Scheme,
+) -> Result<Option<Staged>, CoreError> {
+    let Some(text) = read_text(vcs, at, &RepoPath::new(path)?).await? else {
+        return Ok(None);
+    };
+    let raw = manifest::read_version(kind, path, &text, pattern)?;
+    let (inner, rendering) = template::match_version(format, None, &raw).ok_or_else(|| {
+        CoreError::Config(format!(
+            "{path}: holds version {raw:?}, which does not have the shape of its format {format:?}"
+        ))
+    })?;
+    template::parse_rendered(scheme, rendering, inner)
+        .map(Some)
+        .ok_or_else(|| {
+            CoreError::Config(format!(
+                "{path}: {raw:?} is not a version of the form {format:?} (scheme {scheme})"
+            ))
+        })
+}
+
+/// Whether a `[[file]]` holds the whole version (not `{version:base}`, which drops
+/// the pre-release) and so can say which version a release commit released.
+fn holds_whole_version(f: &crate::config::FileTarget) -> bool {
+    f.format.contains("{version") && !f.format.contains(":base}")
+}
+
 /// The tags the release commit stands for: each package's (or the project's) version
-/// as its files say at that commit, when no tag names it yet.
+/// as its files say at that commit, read back through each file's format.
 async fn wanted_tags(
     vcs: &dyn Vcs,
     config: &Config,
@@ -289,19 +325,33 @@ async fn wanted_tags(
 ) -> Result<Vec<Wanted>, CoreError> {
     let scheme = config.release.scheme;
     let mut out = Vec::new();
-    let version_in = |file: &crate::config::FileTarget| file.format == "{version}";
     match config.release.mode {
         Mode::Lockstep => {
-            let Some(f) = config.files.iter().find(|f| version_in(f)) else {
-                return Err(CoreError::Config("tagging needs a [[file]] with format = \"{version}\" to read the released version from".into()));
+            let mut v = None;
+            for f in config.files.iter().filter(|f| holds_whole_version(f)) {
+                let kind = f.effective_kind()?;
+                if let Some(found) = version_at(
+                    vcs,
+                    at,
+                    &f.path,
+                    kind,
+                    f.pattern.as_deref(),
+                    &f.format,
+                    scheme,
+                )
+                .await?
+                {
+                    v = Some(found);
+                    break;
+                }
+            }
+            let Some(v) = v else {
+                return Err(CoreError::Config(format!(
+                    "release commit {}: no [[file]] holding the whole version (format \"{{version}}\" or \"{{version:pep440}}\", not :base) exists there, so the released version cannot be read back",
+                    &at.as_str()[..12]
+                )));
             };
-            let path = RepoPath::new(&f.path)?;
-            let text = read_text(vcs, at, &path).await?.ok_or_else(|| {
-                CoreError::Config(format!("{} is missing at the release commit", f.path))
-            })?;
-            let version =
-                manifest::read_version(f.effective_kind()?, &f.path, &text, f.pattern.as_deref())?;
-            let v = scheme.staged(&version)?;
+            let version = scheme.render(&v).map_err(CoreError::Config)?;
             for t in &config.release.tags {
                 let tag = TagName::new(template::render(
                     t,
@@ -321,20 +371,49 @@ async fn wanted_tags(
         }
         Mode::Independent => {
             for p in &config.packages {
-                let Some(f) = config
-                    .files
-                    .iter()
-                    .find(|f| f.package.as_deref() == Some(p.name.as_str()) && version_in(f))
-                else {
-                    continue;
-                };
-                let path = RepoPath::new(&f.path)?;
-                let Some(text) = read_text(vcs, at, &path).await? else {
-                    continue;
-                };
-                let kind = f.effective_kind()?;
-                let version = manifest::read_version(kind, &f.path, &text, f.pattern.as_deref())?;
-                let v = scheme.staged(&version)?;
+                let mut v = None;
+                for f in config.files.iter().filter(|f| {
+                    f.package.as_deref() == Some(p.name.as_str()) && holds_whole_version(f)
+                }) {
+                    let kind = f.effective_kind()?;
+                    v = version_at(
+                        vcs,
+                        at,
+                        &f.path,
+                        kind,
+                        f.pattern.as_deref(),
+                        &f.format,
+                        scheme,
+                    )
+                    .await?;
+                    if v.is_some() {
+                        break;
+                    }
+                }
+                if v.is_none() {
+                    // The package's own manifest, as the release wrote it.
+                    for (path, kind) in crate::plan::own_manifest_candidates(&p.path)? {
+                        let format = if kind == crate::config::FileKind::Pyproject {
+                            "{version:pep440}"
+                        } else {
+                            "{version}"
+                        };
+                        let found =
+                            match version_at(vcs, at, path.as_str(), kind, None, format, scheme)
+                                .await
+                            {
+                                Ok(found) => found,
+                                // A manifest without a version of its own (inherited).
+                                Err(_) => continue,
+                            };
+                        if found.is_some() {
+                            v = found;
+                            break;
+                        }
+                    }
+                }
+                let Some(v) = v else { continue };
+                let version = scheme.render(&v).map_err(CoreError::Config)?;
                 let tag = TagName::new(template::render(
                     &p.tag,
                     &Vars {
@@ -389,6 +468,19 @@ pub async fn tag(
                 .is_none_or(|t| t.target == release.id)
         })
         .collect();
+    if mine.is_empty() {
+        let names: Vec<String> = wanted.iter().map(|w| w.tag.to_string()).collect();
+        return Err(CoreError::Repository(format!(
+            "release commit {} ({}) released nothing ferry can read back: {}; check that its [[file]] formats match what the release wrote, then run `ferry tag` again",
+            &release.id.as_str()[..12],
+            release.subject(),
+            if names.is_empty() {
+                "no package version was found in its files".to_string()
+            } else {
+                format!("every version it holds is already tagged at another commit ({})", names.join(", "))
+            }
+        )));
+    }
 
     if config.forge.status_gate {
         let status = forge.commit_status(&release.id).await?;

@@ -163,12 +163,19 @@ fn monorepo(fake: &Fake) -> Repo {
     );
     r.write("packages/web/package.json", "{\n  \"name\": \"@framework-m/web\",\n  \"version\": \"1.0.0\",\n  \"dependencies\": {\"@framework-m/ui\": \"^1.0.0\"}\n}\n");
     let mut toml = format!("[release]\nmode = \"independent\"\n\n[forge]\nkind = \"{kind}\"\nbase_url = \"{base_url}\"\nproject = \"acme/widgets\"\ntoken_env = \"FERRY_E2E_GITHUB_TOKEN\"\n\n");
+    // core's file is written in PEP 440 (as `ferry init` writes pyprojects), web has
+    // no [[file]] at all (its own package.json is found): `ferry tag` reads both back.
     for (name, file) in [
-        ("core", "pyproject.toml"),
-        ("ui", "package.json"),
-        ("web", "package.json"),
+        ("core", Some(("pyproject.toml", "{version:pep440}"))),
+        ("ui", Some(("package.json", "{version}"))),
+        ("web", None),
     ] {
-        toml.push_str(&format!("[[package]]\nname = \"{name}\"\npath = \"packages/{name}\"\n\n[[file]]\npath = \"packages/{name}/{file}\"\npackage = \"{name}\"\n\n"));
+        toml.push_str(&format!(
+            "[[package]]\nname = \"{name}\"\npath = \"packages/{name}\"\n\n"
+        ));
+        if let Some((file, format)) = file {
+            toml.push_str(&format!("[[file]]\npath = \"packages/{name}/{file}\"\npackage = \"{name}\"\nformat = \"{format}\"\n\n"));
+        }
     }
     r.write("ferry.toml", &toml);
     r.commit_all("chore: import");
