@@ -7,6 +7,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use ferry_core::config::{Channel, Config, StorageKind, TargetConfig, TargetKind};
 use ferry_core::publish::{self, Observer, StorageRegistry, Target, TargetState};
+use ferry_core::tagged::{self, TaggedRelease};
 use ferry_core::template::{self, Vars};
 use ferry_core::version::staged::Staged;
 use ferry_ports::{
@@ -105,35 +106,82 @@ pub fn open_storage(config: &Config, root: &Path) -> anyhow::Result<Arc<dyn Blob
 
 /// The release's canonical version and ledger name, from a tag or a version.
 fn resolve_release(config: &Config, arg: &str) -> anyhow::Result<(Staged, String)> {
-    let scheme = config.release.scheme;
-    // A package's own tag (independent mode: `web@v1.2.0`) names its release as is.
-    for p in &config.packages {
-        if let Some(v) = template::match_version(&p.tag, Some(&p.name), arg)
-            .and_then(|(text, format)| template::parse_rendered(scheme, format, text))
-        {
-            return Ok((v, arg.to_string()));
+    let named = tagged::name(config, arg)?;
+    Ok((named.version, named.ledger))
+}
+
+/// Where a tagged release's artifacts are built and read: the working tree when it
+/// is the tagged commit with no change to tracked files (CI checked the tag out and
+/// built it), else a clean checkout of the tag, removed afterwards.
+struct Checkout {
+    root: std::path::PathBuf,
+    worktree: Option<(std::path::PathBuf, tempfile::TempDir)>,
+}
+
+impl Checkout {
+    fn of(
+        ctx: &crate::release_cmd::Context_,
+        rt: &tokio::runtime::Runtime,
+        release: &TaggedRelease,
+    ) -> anyhow::Result<Checkout> {
+        use ferry_ports::Vcs;
+        let head = rt.block_on(ctx.vcs.head())?;
+        let dirty = rt.block_on(ctx.vcs.status())?;
+        if head == release.commit && dirty.is_empty() {
+            return Ok(Checkout {
+                root: ctx.root.clone(),
+                worktree: None,
+            });
+        }
+        let why = if head != release.commit {
+            format!("HEAD is not {}", release.tag)
+        } else {
+            format!("the working tree has changes ({})", dirty.len())
+        };
+        let dir = tempfile::Builder::new()
+            .prefix("ferry-publish-")
+            .tempdir()
+            .context("cannot make a directory for the tag's checkout")?;
+        let root = dir.path().join("src");
+        tracing::info!(
+            "{why}: building {} in a clean checkout of its commit",
+            release.tag
+        );
+        let out = std::process::Command::new("git")
+            .args(["worktree", "add", "--detach", "--quiet"])
+            .arg(&root)
+            .arg(release.commit.as_str())
+            .current_dir(&ctx.root)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .context("cannot run git worktree add")?;
+        if !out.status.success() {
+            bail!(
+                "cannot check out {} for publishing: {}",
+                release.tag,
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(Checkout {
+            root,
+            worktree: Some((ctx.root.clone(), dir)),
+        })
+    }
+}
+
+impl Drop for Checkout {
+    fn drop(&mut self) {
+        if let Some((repo, _dir)) = &self.worktree {
+            let _ = std::process::Command::new("git")
+                .args(["worktree", "remove", "--force"])
+                .arg(&self.root)
+                .current_dir(repo)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status();
         }
     }
-    let first = &config.release.tags[0];
-    let version = match template::match_version(first, None, arg)
-        .and_then(|(text, format)| template::parse_rendered(scheme, format, text))
-    {
-        Some(v) => v,
-        None => scheme
-            .staged(arg.strip_prefix('v').unwrap_or(arg))
-            .with_context(|| {
-                format!("{arg:?} is neither a tag following {first:?} nor a {scheme} version")
-            })?,
-    };
-    let tag = template::render(
-        first,
-        &Vars {
-            version: &version,
-            scheme,
-            package: None,
-        },
-    )?;
-    Ok((version, tag))
 }
 
 fn secret_env(name: &Option<String>) -> Result<Option<String>, String> {
@@ -213,13 +261,14 @@ fn registry_for(
     })
 }
 
-fn run_build(root: &Path, t: &TargetConfig) -> anyhow::Result<()> {
+fn run_build(root: &Path, t: &TargetConfig, env: &[(String, String)]) -> anyhow::Result<()> {
     if t.build.is_empty() {
         return Ok(());
     }
     tracing::info!("{}: building with {}", t.name, t.build.join(" "));
     let status = std::process::Command::new(&t.build[0])
         .args(&t.build[1..])
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .current_dir(root)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::from(std::io::stderr()))
@@ -235,10 +284,11 @@ fn run_build(root: &Path, t: &TargetConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn collect(root: &Path, t: &TargetConfig) -> anyhow::Result<Vec<Artifact>> {
+fn collect(root: &Path, t: &TargetConfig, vars: &Vars<'_>) -> anyhow::Result<Vec<Artifact>> {
     let mut out = Vec::new();
     for pattern in &t.files {
-        let full = root.join(pattern);
+        let pattern = template::render(pattern, vars)?;
+        let full = root.join(&pattern);
         let paths = glob::glob(&full.to_string_lossy()).with_context(|| {
             format!(
                 "[[target]] {}: files {pattern:?} is not a valid glob",
@@ -365,10 +415,12 @@ pub fn publish(opts: &RepoOpts, args: PublishArgs, json_out: bool) -> anyhow::Re
             bail!("--target {only:?} is not a [[target]]");
         }
     }
-    let (version, release) = resolve_release(config, &args.release)?;
+    let rt = crate::release_cmd::runtime()?;
+    let tagged = rt.block_on(tagged::find(&ctx.vcs, config, &args.release))?;
+    let mine = tagged::targets_of(config, &tagged)?;
+    let (version, release) = (tagged.version.clone(), tagged.ledger.clone());
     let store = open_storage(config, &ctx.root)?;
     let scheme = config.release.scheme;
-    let rt = crate::release_cmd::runtime()?;
     if args.promote {
         let tests: Vec<String> = config
             .targets
@@ -386,30 +438,30 @@ pub fn publish(opts: &RepoOpts, args: PublishArgs, json_out: bool) -> anyhow::Re
             t.channel != Channel::Official
         }
     };
-    let chosen: Vec<&TargetConfig> = config
-        .targets
+    let chosen: Vec<&TargetConfig> = mine
         .iter()
+        .copied()
         .filter(in_channel)
         .filter(|t| args.only.is_empty() || args.only.contains(&t.name))
         .collect();
     let names: Vec<&str> = chosen.iter().map(|t| t.name.as_str()).collect();
+    let checkout = Checkout::of(&ctx, &rt, &tagged)?;
+    let env = tagged::build_env(config, &tagged);
     let mut targets = Vec::new();
     for t in chosen.iter().copied() {
         let registry = registry_for(t, &store, args.force)?;
+        let vars = Vars {
+            version: &version,
+            scheme,
+            package: Some(&t.package),
+        };
         let artifacts = if registry.is_ok() {
-            run_build(&ctx.root, t)?;
-            collect(&ctx.root, t)?
+            run_build(&checkout.root, t, &env)?;
+            collect(&checkout.root, t, &vars)?
         } else {
             Vec::new()
         };
-        let rendered = template::render(
-            &t.version,
-            &Vars {
-                version: &version,
-                scheme,
-                package: Some(&t.package),
-            },
-        )?;
+        let rendered = template::render(&t.version, &vars)?;
         targets.push(Target {
             name: t.name.clone(),
             registry,
@@ -427,7 +479,7 @@ pub fn publish(opts: &RepoOpts, args: PublishArgs, json_out: bool) -> anyhow::Re
         });
     }
     if let Some(template_path) = &config.manifest.template {
-        let text = std::fs::read_to_string(ctx.root.join(template_path))
+        let text = std::fs::read_to_string(checkout.root.join(template_path))
             .with_context(|| format!("[manifest] template {template_path} cannot be read"))?;
         let content = template::render(
             &text,

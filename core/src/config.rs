@@ -296,7 +296,14 @@ pub struct TargetConfig {
     /// How the registry writes the version (`{version:pep440}` for PyPI).
     #[serde(default = "default_format")]
     pub version: String,
-    /// Files to publish, globs relative to the repository root (`dist/*.whl`).
+    /// Independent mode: the `[[package]]` whose releases this target publishes
+    /// (default: the `[[package]]` named like `package`). A package's tag publishes
+    /// that package's targets only.
+    #[serde(default)]
+    pub for_package: Option<String>,
+    /// Files to publish, globs relative to the checkout of the release's tag
+    /// (`dist/*-{version:pep440}.whl`: `{version…}` placeholders are expanded, so
+    /// stale files of other versions are never picked up).
     #[serde(default)]
     pub files: Vec<String>,
     /// A command that produces the files, run before the globs are expanded.
@@ -556,6 +563,22 @@ impl Config {
                 )));
             }
             template::check(&t.version, &format!("[[target]] {}: version", t.name))?;
+            for f in &t.files {
+                template::check(f, &format!("[[target]] {}: files {f:?}", t.name))?;
+            }
+            if let Some(p) = &t.for_package {
+                if !self.packages.iter().any(|pk| &pk.name == p) {
+                    return Err(CoreError::Config(format!(
+                        "[[target]] {}: for_package = {p:?} is not a [[package]] (known: {})",
+                        t.name,
+                        self.packages
+                            .iter()
+                            .map(|pk| pk.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )));
+                }
+            }
             if t.kind == TargetKind::Npm && t.token_env.is_none() {
                 return Err(CoreError::Config(format!("[[target]] {}: kind = \"npm\" needs `token_env` (the variable holding an npm token)", t.name)));
             }

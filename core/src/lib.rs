@@ -31,6 +31,7 @@ pub mod manifest;
 pub mod plan;
 pub mod publish;
 pub mod release;
+pub mod tagged;
 pub mod template;
 pub mod train;
 pub mod version;

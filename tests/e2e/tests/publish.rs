@@ -50,6 +50,8 @@ fn enso() -> Repo {
     r.write(".gitignore", "dist/\n");
     r.write("README.md", "enso\n");
     r.commit_all("chore: init");
+    // CI checked the release tag out and built it: dist/ is ignored, the tree clean.
+    r.git(&["tag", "2026.1.1"]);
     r.write("dist/engine-2026.1.1-linux-amd64.tar.gz", "engine bytes");
     r.write(
         "dist/launcher-2026.1.1-linux-amd64.tar.gz",
@@ -58,6 +60,13 @@ fn enso() -> Repo {
     r.write("dist/bundle-2026.1.1-linux-amd64.tar.gz", "bundle bytes");
     r.write("dist/manifest.yaml", "minimum-launcher-version: 2026.1.1\n");
     r
+}
+
+/// Commit a configuration change and move the release tag onto it: what is
+/// published is what was tagged, so the test's release includes its configuration.
+fn retag(r: &Repo) {
+    r.commit_all("chore: configure publishing");
+    r.git(&["tag", "-f", "2026.1.1"]);
 }
 
 /// Every stored object (key → bytes) under the storage directory, sorted.
@@ -259,6 +268,7 @@ fn required_targets_without_credentials_fail_and_report_partial() {
         "token_env = \"FERRY_E2E_ABSENT_TOKEN\"\nrequired = true",
     );
     r.write("ferry.toml", &toml);
+    retag(&r);
     let out = publish(&r, &[]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(
@@ -283,6 +293,7 @@ fn promotion_waits_for_the_test_channel() {
         )
         .replace("after = [\"engine\", \"launcher\"]", "");
     r.write("ferry.toml", &toml);
+    retag(&r);
     let out = Command::new(common::bin("ferry"))
         .args(["publish", "2026.1.1", "--promote"])
         .current_dir(r.path())
@@ -329,6 +340,7 @@ fn broken_releases_are_marked_never_deleted_and_never_republished() {
         "distribution/manifest.template.yaml",
         "minimum-launcher-version: {version}\ngraal-vm-version: 20.2.0\n",
     );
+    retag(&r);
     assert_eq!(publish(&r, &[]).status.code(), Some(0));
     let assets_before: Vec<(String, String)> = storage_state(&r)
         .into_iter()
@@ -364,4 +376,79 @@ fn broken_releases_are_marked_never_deleted_and_never_republished() {
         "{}",
         text(&out.stderr)
     );
+}
+
+/// A repository whose artifacts are built by the target's build command from the
+/// committed sources, tagged 1.0.0, then changed after the tag.
+fn built_from_sources() -> Repo {
+    let r = Repo::new();
+    r.write(
+        "ferry.toml",
+        r#"[storage]
+kind = "fs"
+path = "../storage"
+
+[[target]]
+name = "tarball"
+kind = "storage"
+package = "app"
+files = ["dist/app-{version}.txt"]
+build = ["sh", "-c", "mkdir -p dist && cat src.txt > dist/app-$FERRY_VERSION.txt && echo \"$FERRY_TAG $FERRY_VERSION_PEP440\" >> dist/app-$FERRY_VERSION.txt"]
+"#,
+    );
+    r.write(".gitignore", "dist/\n");
+    r.write("src.txt", "the tagged source\n");
+    r.commit_all("feat: first");
+    r.git(&["tag", "v1.0.0"]);
+    r.write("src.txt", "a later change\n");
+    r.commit_all("feat: later");
+    r
+}
+
+fn stored(r: &Repo, file: &str) -> Option<String> {
+    storage_state(r)
+        .into_iter()
+        .find(|(k, _)| k.trim_end_matches('~').ends_with(file))
+        .map(|(_, v)| v)
+}
+
+#[test]
+fn publish_builds_exactly_what_was_tagged() {
+    let r = built_from_sources();
+    // Uncommitted edits and a stale artifact of another version in the work tree.
+    r.write("src.txt", "an uncommitted edit\n");
+    r.write("dist/app-0.9.0.txt", "stale\n");
+    r.ferry_ok(&["publish", "v1.0.0"]);
+    assert_eq!(
+        stored(&r, "app-1.0.0.txt").as_deref(),
+        Some("the tagged source\nv1.0.0 1.0.0\n"),
+        "built from the tag's commit: {:?}",
+        storage_state(&r)
+    );
+    assert!(stored(&r, "app-0.9.0.txt").is_none(), "no stale file");
+    assert_eq!(
+        r.read("src.txt"),
+        "an uncommitted edit\n",
+        "the work tree is left alone"
+    );
+    assert_eq!(
+        r.git(&["worktree", "list"]).lines().count(),
+        1,
+        "the temporary checkout is removed"
+    );
+    // The same by version, and by the tag: one release, already done.
+    r.ferry_ok(&["publish", "1.0.0"]);
+}
+
+#[test]
+fn an_untagged_release_is_refused_and_nothing_is_stored() {
+    let r = built_from_sources();
+    let out = r.ferry(&["publish", "v2.0.0"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("no tag v2.0.0 exists"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(storage_state(&r).is_empty(), "{:?}", storage_state(&r));
 }

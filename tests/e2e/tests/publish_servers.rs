@@ -112,6 +112,8 @@ after = ["pypi"]
     );
     r.write(".gitignore", "dist/\n");
     r.commit_all("chore: init");
+    // CI checked the release tag out and built it: dist/ is ignored, the tree clean.
+    r.git(&["tag", "v1.2.0"]);
     let wheel = write_wheel(&r.path().join("dist"), &package, "1.2.0", "one");
     r.write("dist/notes.txt", "release notes\n");
     Setup {
@@ -387,6 +389,7 @@ after = ["assets"]
     );
     r.write(".gitignore", "dist/\n");
     r.commit_all("chore: init");
+    r.git(&["tag", "v0.3.0"]);
     write_chart(&r.path().join("dist"), &chart, "0.3.0", "one");
     OciSetup {
         repo: r,
@@ -509,8 +512,10 @@ fn helm_chart_to_oci_resumes_after_a_crash_and_tags_never_move() {
                 "name = \"assets\"\nkind = \"storage\"",
                 "name = \"assets\"\nkind = \"storage\"\nchannel = \"official\"",
             );
-            s.repo.write("ferry.toml", &toml);
-            let out = oci_publish(&s, &[], &[]);
+            // The operator's configuration, outside the tagged tree.
+            let ops = s.repo.dir.path().join("ops.toml");
+            std::fs::write(&ops, &toml).expect("write ops.toml");
+            let out = oci_publish(&s, &["--config", ops.to_str().expect("utf-8")], &[]);
             assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
             assert!(
                 text(&out.stderr).matches("sha256:").count() >= 2,
@@ -538,8 +543,11 @@ fn a_failing_server_leaves_a_partial_release_that_the_next_run_completes() {
             "url = \"http://127.0.0.1:9/\"",
         )
         .replace("after = [\"pypi\"]", "");
-    s.repo.write("ferry.toml", &broken);
-    let out = publish(&s, &[], &[]);
+    // The operator's configuration, outside the tagged tree.
+    let ops = s.repo.dir.path().join("ops.toml");
+    let ops_arg = ["--config", ops.to_str().expect("utf-8")];
+    std::fs::write(&ops, &broken).expect("write ops.toml");
+    let out = publish(&s, &ops_arg, &[]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     assert!(
         text(&out.stderr).contains("run `ferry publish v1.2.0` again to resume"),
@@ -561,9 +569,8 @@ fn a_failing_server_leaves_a_partial_release_that_the_next_run_completes() {
     );
 
     // The server is back: the next run finishes, uploading only what is missing.
-    s.repo
-        .write("ferry.toml", &good.replace("after = [\"pypi\"]", ""));
-    let out = publish(&s, &[], &[]);
+    std::fs::write(&ops, good.replace("after = [\"pypi\"]", "")).expect("write ops.toml");
+    let out = publish(&s, &ops_arg, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(
@@ -669,6 +676,7 @@ after = ["assets"]
     );
     r.write(".gitignore", "dist/\n");
     r.commit_all("chore: init");
+    r.git(&["tag", "v0.3.0-alpha.1"]);
     write_npm_tarball(
         &r.path().join("dist"),
         &package,
