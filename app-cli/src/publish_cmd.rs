@@ -478,7 +478,10 @@ pub fn publish(opts: &RepoOpts, args: PublishArgs, json_out: bool) -> anyhow::Re
             channel: None,
         });
     }
-    if let Some(template_path) = &config.manifest.template {
+    for m in &config.manifest {
+        let Some(template_path) = &m.template else {
+            continue;
+        };
         let text = std::fs::read_to_string(checkout.root.join(template_path))
             .with_context(|| format!("[manifest] template {template_path} cannot be read"))?;
         let content = template::render(
@@ -489,15 +492,11 @@ pub fn publish(opts: &RepoOpts, args: PublishArgs, json_out: bool) -> anyhow::Re
                 package: None,
             },
         )?;
-        let name = config
-            .manifest
-            .name
-            .clone()
-            .unwrap_or_else(|| "manifest.yaml".into());
+        let name = m.stored_name();
         if rt.block_on(publish::store_manifest(
             store.as_ref(),
             &release,
-            &name,
+            name,
             &content,
         ))? {
             tracing::info!("stored {name} for {release}");
@@ -573,7 +572,35 @@ pub fn mark_broken(opts: &RepoOpts, args: MarkBrokenArgs, json_out: bool) -> any
     }
     let store = open_storage(config, &ctx.root)?;
     let rt = crate::release_cmd::runtime()?;
-    let record = rt.block_on(publish::mark_broken(store.as_ref(), &release, &args.reason))?;
+    // Only a release that went out can be broken: a target done in the ledger, or a
+    // release entry on the forge. Checked before anything is written.
+    let published = rt
+        .block_on(publish::status(store.as_ref(), &release))?
+        .is_some_and(|r| r.targets.values().any(|t| t.state == TargetState::Done));
+    let forge = if config.forge.kind != ferry_core::config::ForgeKind::None {
+        let _inside = rt.enter();
+        Some(crate::forge_cmd::open_forge(config)?)
+    } else {
+        None
+    };
+    let tag = ferry_ports::TagName::new(release.clone())?;
+    let on_forge = match &forge {
+        Some(f) => rt.block_on(f.find_release(&tag))?.is_some(),
+        None => false,
+    };
+    if !published && !on_forge {
+        bail!(
+            "{release} was never published: no target is done in the ledger{}; nothing was marked (to withdraw a release, publish it first; to skip a version, just release the next one)",
+            if forge.is_some() { " and the forge has no release entry for it" } else { "" }
+        );
+    }
+    let manifests: Vec<&str> = config.manifest.iter().map(|m| m.stored_name()).collect();
+    let record = rt.block_on(publish::mark_broken(
+        store.as_ref(),
+        &release,
+        &args.reason,
+        &manifests,
+    ))?;
     // Registries that can deprecate or yank do so; nothing is ever deleted.
     let mut withdrawn = Vec::new();
     for t in &config.targets {
@@ -607,10 +634,7 @@ pub fn mark_broken(opts: &RepoOpts, args: MarkBrokenArgs, json_out: bool) -> any
     }
     // The forge's release entry: a `broken` asset and a visible note.
     let mut forge_marked = false;
-    if config.forge.kind != ferry_core::config::ForgeKind::None {
-        let _inside = rt.enter();
-        let forge = crate::forge_cmd::open_forge(config)?;
-        let tag = ferry_ports::TagName::new(release.clone())?;
+    if let Some(forge) = &forge {
         forge_marked = rt.block_on(ferry_core::train::mark_broken_on_forge(
             forge.as_ref(),
             &tag,

@@ -27,8 +27,10 @@ pub struct Config {
     pub groups: Vec<GroupConfig>,
     /// The forge (GitHub, GitLab) for the release train.
     pub forge: ForgeConfig,
-    /// A release manifest rendered at publish time (Enso's `manifest.yaml`).
-    pub manifest: ManifestConfig,
+    /// Release manifests rendered at publish time (Enso's `manifest.yaml`): one
+    /// `[manifest]` table or several `[[manifest]]` entries.
+    #[serde(deserialize_with = "one_or_many")]
+    pub manifest: Vec<ManifestConfig>,
     /// Where the release ledger, the lock and stored assets live.
     pub storage: StorageConfig,
     /// Publish targets (`[[target]]`).
@@ -157,7 +159,7 @@ fn default_package_tag() -> String {
     "{package}@v{version}".into()
 }
 
-/// `[manifest]`.
+/// `[manifest]` (or each `[[manifest]]`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct ManifestConfig {
@@ -166,6 +168,41 @@ pub struct ManifestConfig {
     pub template: Option<String>,
     /// The stored name (default `manifest.yaml`), at `releases/<release>/<name>`.
     pub name: Option<String>,
+}
+
+impl ManifestConfig {
+    /// The stored name.
+    pub fn stored_name(&self) -> &str {
+        self.name.as_deref().unwrap_or("manifest.yaml")
+    }
+}
+
+/// `[manifest]` as one table or `[[manifest]]` as several, with each table's own
+/// error messages (an untagged enum would hide which key was wrong).
+fn one_or_many<'de, D>(d: D) -> Result<Vec<ManifestConfig>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    struct V;
+    impl<'de> serde::de::Visitor<'de> for V {
+        type Value = Vec<ManifestConfig>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a [manifest] table or [[manifest]] entries (keys: template, name)")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            let one =
+                ManifestConfig::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+            Ok(if one == ManifestConfig::default() {
+                Vec::new()
+            } else {
+                vec![one]
+            })
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            Vec::<ManifestConfig>::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+        }
+    }
+    d.deserialize_any(V)
 }
 
 /// Which forge.
@@ -474,6 +511,57 @@ impl Config {
     pub fn validate(&self) -> Result<(), CoreError> {
         let r = &self.release;
         template::check(&r.commit_message, "release.commit_message")?;
+        if r.commit_message.trim().is_empty() {
+            return Err(CoreError::Config(
+                "release.commit_message is empty: git refuses an empty commit message; e.g. \"chore(release): v{version}\"".into(),
+            ));
+        }
+        let mut seen_tags = std::collections::HashSet::new();
+        for t in &r.tags {
+            if !seen_tags.insert(t.as_str()) {
+                return Err(CoreError::Config(format!(
+                    "release.tags: {t:?} appears twice; each template makes one tag"
+                )));
+            }
+        }
+        if r.mode == Mode::Independent {
+            let mut by_tag: std::collections::HashMap<&str, &str> = Default::default();
+            for p in &self.packages {
+                if p.tag.contains("{package}") {
+                    continue;
+                }
+                if let Some(other) = by_tag.insert(p.tag.as_str(), p.name.as_str()) {
+                    // Members of one fixed group share their group's one tag.
+                    let same_fixed_group = self.groups.iter().any(|g| {
+                        g.kind == GroupKind::Fixed
+                            && g.packages.iter().any(|m| m == other)
+                            && g.packages.contains(&p.name)
+                    });
+                    if same_fixed_group {
+                        continue;
+                    }
+                    return Err(CoreError::Config(format!(
+                        "[[package]] {other} and {}: both have tag = {:?} without {{package}}, so their releases would get the same tags; put {{package}} in one of them",
+                        p.name, p.tag
+                    )));
+                }
+            }
+        }
+        let mut manifest_names = std::collections::HashSet::new();
+        for m in &self.manifest {
+            if m.template.is_none() {
+                return Err(CoreError::Config(format!(
+                    "[[manifest]] {}: needs `template` (a file in the repository with {{version}} placeholders)",
+                    m.stored_name()
+                )));
+            }
+            if !manifest_names.insert(m.stored_name()) {
+                return Err(CoreError::Config(format!(
+                    "[[manifest]] name {:?} appears twice; give each manifest its own `name`",
+                    m.stored_name()
+                )));
+            }
+        }
         if r.mode == Mode::Lockstep && r.tags.is_empty() {
             return Err(CoreError::Config("release.tags is empty: a lockstep release needs at least one tag template, e.g. [\"v{version}\"]".into()));
         }

@@ -8,6 +8,9 @@
 //! top-level `key:` lines (Chart.yaml, whose top level is a flat mapping).
 
 use crate::config::FileKind;
+use crate::version::scheme::Scheme;
+use crate::version::staged::Staged;
+use crate::CoreError;
 use regex::Regex;
 
 /// A manifest that cannot be read or edited, naming the file, the field and what
@@ -486,6 +489,30 @@ fn yaml_top_level(content: &str, key: &str) -> Option<(usize, usize, String)> {
         offset += line.len();
     }
     None
+}
+
+/// The version `text` holds, read back through the file's `format`
+/// (`{version:pep440}` → `0.3.0a1` is 0.3.0-alpha.1; `{version:base}` holds the base).
+pub fn read_rendered(
+    kind: FileKind,
+    path: &str,
+    text: &str,
+    pattern: Option<&str>,
+    format: &str,
+    scheme: Scheme,
+) -> Result<Staged, CoreError> {
+    let raw = read_version(kind, path, text, pattern)?;
+    let (inner, rendering) =
+        crate::template::match_version(format, None, &raw).ok_or_else(|| {
+            CoreError::Config(format!(
+            "{path}: holds version {raw:?}, which does not have the shape of its format {format:?}"
+        ))
+        })?;
+    crate::template::parse_rendered(scheme, rendering, inner).ok_or_else(|| {
+        CoreError::Config(format!(
+            "{path}: {raw:?} is not a version of the form {format:?} (scheme {scheme})"
+        ))
+    })
 }
 
 #[cfg(test)]

@@ -362,10 +362,13 @@ async fn publish_locked(
             observer.step_done(step);
         }
     }
+    // This run's targets decide: a target removed from the configuration (still in
+    // the ledger) never keeps a release partial.
     let complete = record
         .targets
-        .values()
-        .all(|r| matches!(r.state, TargetState::Done | TargetState::Skipped));
+        .iter()
+        .filter(|(name, _)| targets.iter().any(|t| &t.name == *name))
+        .all(|(_, r)| matches!(r.state, TargetState::Done | TargetState::Skipped));
     Ok(PublishReport {
         schema_version: RECORD_SCHEMA_VERSION,
         release: release.to_string(),
@@ -455,6 +458,7 @@ pub async fn mark_broken(
     store: &dyn BlobStore,
     release: &str,
     reason: &str,
+    manifests: &[&str],
 ) -> Result<ReleaseRecord, CoreError> {
     let key = record_key(release)?;
     let (mut record, mut version) = load_record(store, &key, release).await?;
@@ -468,7 +472,41 @@ pub async fn mark_broken(
             ferry_ports::PutMode::Overwrite,
         )
         .await?;
+    for name in manifests {
+        mark_manifest(store, release, name).await?;
+    }
     Ok(record)
+}
+
+/// Append `broken: true` to a stored release manifest (Enso's launcher reads it and
+/// skips the release), once, with a compare-and-swap so no concurrent write is lost.
+async fn mark_manifest(store: &dyn BlobStore, release: &str, name: &str) -> Result<(), CoreError> {
+    let key = BlobKey::new(format!("releases/{release}/{name}"))?;
+    for _ in 0..5 {
+        let blob = match store.get(&key).await {
+            Ok(b) => b,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        let text = String::from_utf8_lossy(&blob.bytes).into_owned();
+        if text.lines().any(|l| l.trim() == "broken: true") {
+            return Ok(());
+        }
+        let mut marked = text;
+        if !marked.is_empty() && !marked.ends_with('\n') {
+            marked.push('\n');
+        }
+        marked.push_str("broken: true\n");
+        let mode = ferry_ports::PutMode::Update(blob.meta.version.clone());
+        match store.put(&key, marked.into_bytes(), mode).await {
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == ErrorKind::PreconditionFailed => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(CoreError::Repository(format!(
+        "{key} kept changing while it was being marked broken; run mark-broken again"
+    )))
 }
 
 /// Store the release manifest at `releases/<release>/<name>`, once: an identical

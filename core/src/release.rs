@@ -311,6 +311,7 @@ async fn plan_for(
     let rotate_changelog =
         config.changelog.enabled && (!prerelease || config.release.rotate_prerelease);
 
+    check_agreement(vcs, input, current.as_ref().map(|(v, _, _)| v), &next).await?;
     let mut edits: Vec<FileEdit> = Vec::new();
     let released: Vec<(String, String)> = config
         .packages
@@ -390,6 +391,68 @@ async fn plan_for(
         previous_tag,
         packages: Vec::new(),
     })
+}
+
+/// Lockstep: every `[[file]]` must hold the current version before it is bumped (a
+/// file ahead or behind means a half-done manual release or a stray tag), and none may
+/// hold a version above the next one (that would be a downgrade). All are named.
+async fn check_agreement(
+    vcs: &dyn Vcs,
+    input: &ReleaseInput<'_>,
+    current: Option<&Staged>,
+    next: &Staged,
+) -> Result<(), CoreError> {
+    let config = input.config;
+    let scheme = config.release.scheme;
+    let explicit = matches!(input.what, Some(BumpRequest::Explicit { .. }));
+    let show = |v: &Staged| scheme.render(v).unwrap_or_else(|_| v.to_semver());
+    let mut disagree = Vec::new();
+    let mut downgrade = Vec::new();
+    for f in &config.files {
+        let path = RepoPath::new(&f.path).map_err(CoreError::Port)?;
+        let Some(bytes) = vcs.read_worktree(&path).await? else {
+            continue; // edit_file names a missing file
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        let base_only = f.format.contains(":base}");
+        let held = manifest::read_rendered(
+            f.effective_kind()?,
+            &f.path,
+            &text,
+            f.pattern.as_deref(),
+            &f.format,
+            scheme,
+        )?;
+        let (held_cmp, next_cmp) = if base_only {
+            (held.base(), next.base())
+        } else {
+            (held.clone(), next.clone())
+        };
+        if held_cmp > next_cmp {
+            downgrade.push(format!("{} holds {}", f.path, show(&held)));
+        }
+        if let Some(c) = current {
+            let c = if base_only { c.base() } else { c.clone() };
+            if held_cmp != c {
+                disagree.push(format!("{} holds {}", f.path, show(&held)));
+            }
+        }
+    }
+    if !downgrade.is_empty() {
+        return Err(CoreError::Config(format!(
+            "releasing {} would downgrade: {}; release a version above them (`ferry release <version>`) or fix the files. Nothing was written",
+            show(next),
+            downgrade.join(", ")
+        )));
+    }
+    if !disagree.is_empty() && !explicit {
+        return Err(CoreError::Config(format!(
+            "the files disagree with the current version {}: {}; make them agree (a half-done manual release, or a stray tag?), or release an explicit version. Nothing was written",
+            current.map(show).unwrap_or_default(),
+            disagree.join(", ")
+        )));
+    }
+    Ok(())
 }
 
 async fn edit_file(

@@ -295,19 +295,7 @@ async fn version_at(
     let Some(text) = read_text(vcs, at, &RepoPath::new(path)?).await? else {
         return Ok(None);
     };
-    let raw = manifest::read_version(kind, path, &text, pattern)?;
-    let (inner, rendering) = template::match_version(format, None, &raw).ok_or_else(|| {
-        CoreError::Config(format!(
-            "{path}: holds version {raw:?}, which does not have the shape of its format {format:?}"
-        ))
-    })?;
-    template::parse_rendered(scheme, rendering, inner)
-        .map(Some)
-        .ok_or_else(|| {
-            CoreError::Config(format!(
-                "{path}: {raw:?} is not a version of the form {format:?} (scheme {scheme})"
-            ))
-        })
+    manifest::read_rendered(kind, path, &text, pattern, format, scheme).map(Some)
 }
 
 /// Whether a `[[file]]` holds the whole version (not `{version:base}`, which drops

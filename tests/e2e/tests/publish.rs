@@ -364,6 +364,38 @@ fn broken_releases_are_marked_never_deleted_and_never_republished() {
             .any(|(k, v)| k.ends_with("broken~") && v == "corrupts projects on save"),
         "a broken object beside the record"
     );
+    let manifest = storage_state(&r)
+        .into_iter()
+        .find(|(k, _)| {
+            k.trim_end_matches('~')
+                .ends_with("releases/2026.1.1/manifest.yaml")
+        })
+        .map(|(_, v)| v);
+    assert_eq!(
+        manifest.as_deref(),
+        Some("minimum-launcher-version: 2026.1.1\ngraal-vm-version: 20.2.0\nbroken: true\n"),
+        "the launcher reads `broken: true` from the manifest: {:?}",
+        storage_state(&r)
+    );
+    // Twice is once.
+    assert!(r
+        .ferry(&[
+            "mark-broken",
+            "2026.1.1",
+            "--reason",
+            "corrupts projects on save"
+        ])
+        .status
+        .success());
+    assert_eq!(
+        storage_state(&r)
+            .into_iter()
+            .find(|(k, _)| k
+                .trim_end_matches('~')
+                .ends_with("releases/2026.1.1/manifest.yaml"))
+            .map(|(_, v)| v.matches("broken: true").count()),
+        Some(1)
+    );
     let status = r.ferry_ok(&["status", "2026.1.1"]);
     assert!(
         status.contains("marked broken: corrupts projects on save"),
@@ -451,4 +483,118 @@ fn an_untagged_release_is_refused_and_nothing_is_stored() {
         text(&out.stderr)
     );
     assert!(storage_state(&r).is_empty(), "{:?}", storage_state(&r));
+}
+
+#[test]
+fn a_package_tag_publishes_that_packages_targets_only() {
+    let r = Repo::new();
+    r.write(
+        "ferry.toml",
+        r#"[release]
+mode = "independent"
+
+[storage]
+kind = "fs"
+path = "../storage"
+
+[[package]]
+name = "core"
+path = "packages/core"
+
+[[package]]
+name = "desk"
+path = "packages/desk"
+
+[[target]]
+name = "core-assets"
+kind = "storage"
+package = "framework-m-core"
+for_package = "core"
+files = ["packages/core/dist/*-{version}.txt"]
+
+[[target]]
+name = "desk-assets"
+kind = "storage"
+package = "@framework-m/desk"
+for_package = "desk"
+files = ["packages/desk/dist/*-{version}.txt"]
+"#,
+    );
+    r.write(".gitignore", "dist/\n");
+    r.write(
+        "packages/core/pyproject.toml",
+        "[project]\nname = \"framework-m-core\"\nversion = \"0.1.6\"\n",
+    );
+    r.write(
+        "packages/desk/package.json",
+        "{\n  \"name\": \"@framework-m/desk\",\n  \"version\": \"0.1.6\"\n}\n",
+    );
+    r.commit_all("chore: init");
+    r.git(&["tag", "core@v0.1.6"]);
+    r.git(&["tag", "desk@v0.1.6"]);
+    r.write("packages/core/dist/core-0.1.6.txt", "core\n");
+    r.write("packages/desk/dist/desk-0.1.6.txt", "desk\n");
+
+    let doc: serde_json::Value =
+        serde_json::from_str(&r.ferry_ok(&["publish", "desk@v0.1.6", "--json"])).expect("json");
+    let targets: Vec<&String> = doc["record"]["targets"]
+        .as_object()
+        .expect("targets")
+        .keys()
+        .collect();
+    assert_eq!(targets, ["desk-assets"], "{doc}");
+    let keys: Vec<String> = storage_state(&r).into_iter().map(|(k, _)| k).collect();
+    assert!(
+        keys.iter().all(|k| !k.contains("framework-m-core")),
+        "core was not published by desk's tag: {keys:?}"
+    );
+    let out = r.ferry(&["publish", "0.1.6"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("name the package's tag"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_release_never_published_cannot_be_marked_broken() {
+    let r = enso();
+    let before = storage_state(&r);
+    let out = r.ferry(&["mark-broken", "2026.1.1", "--reason", "oops"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("2026.1.1 was never published"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(storage_state(&r), before, "nothing was written");
+}
+
+#[test]
+fn a_target_removed_from_the_configuration_does_not_keep_a_release_partial() {
+    let r = enso();
+    let toml = r.read("ferry.toml").replace(
+        "package = \"mirror\"",
+        "package = \"mirror\"\nfiles = [\"dist/engine-*.tar.gz\"]",
+    );
+    r.write("ferry.toml", &toml);
+    retag(&r);
+    // The mirror has credentials but its server is down: the release is partial.
+    let out = publish(&r, &[("FERRY_E2E_ABSENT_TOKEN", "t0ken")]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        doc["record"]["targets"]["ghcr-mirror"]["state"], "failed",
+        "{doc}"
+    );
+    // The mirror is dropped from the configuration: the release is complete.
+    let toml = r.read("ferry.toml");
+    let start = toml
+        .find("[[target]]\nname = \"ghcr-mirror\"")
+        .expect("mirror target");
+    r.write("ferry.toml", &toml[..start]);
+    retag(&r);
+    let out = publish(&r, &[("FERRY_E2E_ABSENT_TOKEN", "t0ken")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }

@@ -1,0 +1,114 @@
+//! Release integrity: what does not add up is refused, naming what is wrong, and the
+//! repository is left exactly as it was (checked with git).
+
+mod common;
+
+use common::Repo;
+
+/// A lockstep repository: two manifests at 1.0.0, tagged v1.0.0, then a feature.
+fn lockstep() -> Repo {
+    let r = Repo::new();
+    r.write(
+        "package.json",
+        "{\n  \"name\": \"app\",\n  \"version\": \"1.0.0\"\n}\n",
+    );
+    r.write(
+        "py/pyproject.toml",
+        "[project]\nname = \"app\"\nversion = \"1.0.0\"\n",
+    );
+    r.write(
+        "ferry.toml",
+        "[changelog]\nenabled = false\n\n[[file]]\npath = \"package.json\"\n\n[[file]]\npath = \"py/pyproject.toml\"\nformat = \"{version:pep440}\"\n",
+    );
+    r.commit_all("feat: first");
+    r.git(&["tag", "v1.0.0"]);
+    r.write("src.txt", "x\n");
+    r.commit_all("feat: more");
+    r
+}
+
+#[test]
+fn lockstep_manifests_that_disagree_are_refused_and_never_downgraded() {
+    let r = lockstep();
+    r.write(
+        "py/pyproject.toml",
+        "[project]\nname = \"app\"\nversion = \"2.0.0\"\n",
+    );
+    r.commit_all("chore: someone bumped python by hand");
+    let err = r.ferry_fails_untouched(&["release", "--yes"]);
+    assert!(
+        err.contains("would downgrade") && err.contains("py/pyproject.toml holds 2.0.0"),
+        "{err}"
+    );
+    // An explicit version above every file is what the user asked for.
+    r.ferry_ok(&["release", "2.1.0", "--yes"]);
+    assert!(r.read("py/pyproject.toml").contains("version = \"2.1.0\""));
+    assert!(r.read("package.json").contains("\"version\": \"2.1.0\""));
+}
+
+#[test]
+fn a_stray_tag_does_not_silently_become_the_current_version() {
+    let r = lockstep();
+    // A tag that matches the template but was never a release of these files.
+    r.git(&["tag", "v9.0.0"]);
+    r.write("src.txt", "y\n");
+    r.commit_all("fix: after the stray tag");
+    let err = r.ferry_fails_untouched(&["release", "--yes"]);
+    assert!(
+        err.contains("disagree with the current version 9.0.0")
+            && err.contains("package.json holds 1.0.0"),
+        "{err}"
+    );
+}
+
+#[test]
+fn configurations_that_cannot_work_are_refused_by_name() {
+    let cases = [
+        (
+            "[release]\ntags = [\"v{version}\", \"v{version}\"]\n",
+            "appears twice",
+        ),
+        ("[release]\ncommit_message = \"  \"\n", "release.commit_message is empty"),
+        (
+            "[release]\nmode = \"independent\"\n\n[[package]]\nname = \"a\"\npath = \"a\"\ntag = \"v{version}\"\n\n[[package]]\nname = \"b\"\npath = \"b\"\ntag = \"v{version}\"\n",
+            "both have tag = \"v{version}\"",
+        ),
+        (
+            "[[manifest]]\ntemplate = \"m.yaml\"\n\n[[manifest]]\ntemplate = \"n.yaml\"\n",
+            "name \"manifest.yaml\" appears twice",
+        ),
+        ("[manifest]\ntemplat = \"m.yaml\"\n", "templat"),
+    ];
+    for (toml, needle) in cases {
+        let r = Repo::new();
+        r.write("ferry.toml", toml);
+        r.write("a/package.json", "{\"name\":\"a\",\"version\":\"1.0.0\"}\n");
+        r.write("b/package.json", "{\"name\":\"b\",\"version\":\"1.0.0\"}\n");
+        r.commit_all("feat: x");
+        let err = r.ferry_fails_untouched(&["release", "--yes"]);
+        assert!(err.contains(needle), "{toml}: {err}");
+    }
+}
+
+#[test]
+fn several_manifests_can_be_configured() {
+    let r = Repo::new();
+    r.write(
+        "ferry.toml",
+        "[release]\ntags = [\"{version}\"]\n\n[storage]\nkind = \"fs\"\npath = \"../storage\"\n\n[[target]]\nname = \"assets\"\nkind = \"storage\"\npackage = \"enso\"\nfiles = [\"README.md\"]\n\n[[manifest]]\ntemplate = \"dist/engine.template.yaml\"\nname = \"engine-manifest.yaml\"\n\n[[manifest]]\ntemplate = \"dist/launcher.template.yaml\"\nname = \"launcher-manifest.yaml\"\n",
+    );
+    r.write("README.md", "enso\n");
+    r.write("dist/engine.template.yaml", "engine: {version}\n");
+    r.write("dist/launcher.template.yaml", "launcher: {version}\n");
+    r.commit_all("chore: init");
+    r.git(&["tag", "2026.1.1"]);
+    r.ferry_ok(&["publish", "2026.1.1"]);
+    let dir = r.dir.path().join("storage/objects/releases/2026.1.1");
+    let read = |name: &str| {
+        std::fs::read_to_string(dir.join(format!("{name}~")))
+            .or_else(|_| std::fs::read_to_string(dir.join(name)))
+            .unwrap_or_else(|e| panic!("{name} stored: {e}"))
+    };
+    assert_eq!(read("engine-manifest.yaml"), "engine: 2026.1.1\n");
+    assert_eq!(read("launcher-manifest.yaml"), "launcher: 2026.1.1\n");
+}
