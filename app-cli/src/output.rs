@@ -1,6 +1,24 @@
 //! Logs to stderr, machine output to stdout, errors as one readable chain.
 
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// Whether `-q` asked for errors only.
+pub fn quiet() -> bool {
+    QUIET.load(Ordering::Relaxed)
+}
+
+/// An informational line on stderr (a summary, a next step); silent under `-q`.
+#[macro_export]
+macro_rules! note {
+    ($($arg:tt)*) => {
+        if !$crate::output::quiet() {
+            eprintln!($($arg)*);
+        }
+    };
+}
 
 /// A usage error found after clap's parsing (bad version, bad scheme value...).
 #[derive(Debug)]
@@ -8,6 +26,7 @@ pub struct UsageError(pub String);
 
 /// `tracing` to stderr; colours only on a terminal and without `NO_COLOR`.
 pub fn init_logging(verbose: u8, quiet: bool) {
+    QUIET.store(quiet, Ordering::Relaxed);
     let default = if quiet {
         "error"
     } else {

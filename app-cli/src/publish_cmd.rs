@@ -475,7 +475,11 @@ pub fn publish(opts: &RepoOpts, args: PublishArgs, json_out: bool) -> anyhow::Re
                 .filter(|a| names.contains(&a.as_str()))
                 .cloned()
                 .collect(),
-            channel: None,
+            channel: if version.is_prerelease() {
+                t.prerelease_dist_tag.clone()
+            } else {
+                t.dist_tag.clone()
+            },
         });
     }
     for m in &config.manifest {

@@ -451,7 +451,7 @@ pub fn release(opts: &RepoOpts, args: ReleaseArgs, json_out: bool) -> anyhow::Re
                             json!({"schema_version": 1, "released": false, "reason": "nothing to release"})
                         );
                     } else {
-                        eprintln!("nothing to release: no feat/fix/breaking commit since the last release");
+                        crate::note!("nothing to release: no feat/fix/breaking commit since the last release");
                     }
                     return Ok(exit::OK);
                 }
@@ -484,7 +484,7 @@ pub fn release(opts: &RepoOpts, args: ReleaseArgs, json_out: bool) -> anyhow::Re
             }
             Some(p) => p,
             None => {
-                eprintln!("aborted: nothing was written");
+                crate::note!("aborted: nothing was written");
                 return Ok(exit::FAILURE);
             }
         }
@@ -510,7 +510,7 @@ pub fn release(opts: &RepoOpts, args: ReleaseArgs, json_out: bool) -> anyhow::Re
         return Err(e.context("every file was restored"));
     }
     let outcome = rt.block_on(release::commit_and_tag(&ctx.vcs, &plan, &snapshot))?;
-    eprintln!(
+    crate::note!(
         "released {}: commit {} and tags {}",
         plan.next,
         &outcome.commit.as_str()[..12],
@@ -537,7 +537,7 @@ pub fn release(opts: &RepoOpts, args: ReleaseArgs, json_out: bool) -> anyhow::Re
         })?;
         pushed = true;
     } else {
-        eprintln!(
+        crate::note!(
             "push it with: git push {} {} {}",
             config.release.remote,
             plan.branch.as_deref().unwrap_or(&config.release.branch),
@@ -625,7 +625,7 @@ pub fn init(opts: &RepoOpts, force: bool) -> anyhow::Result<u8> {
     let rt = runtime()?;
     let text = rt.block_on(crate::init::starter(&vcs))?;
     std::fs::write(&target, &text).with_context(|| format!("cannot write {}", target.display()))?;
-    eprintln!(
+    crate::note!(
         "wrote {}: review it, then try `ferry plan`",
         target.display()
     );

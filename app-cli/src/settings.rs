@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use ferry_core::config::Config;
-use figment::providers::{Env, Format, Serialized, Toml};
+use figment::providers::{Format, Serialized, Toml};
 use figment::value::{Dict, Value};
 use figment::Figment;
 use std::path::{Path, PathBuf};
@@ -28,22 +28,34 @@ pub fn load(root: &Path, file: Option<&Path>, sets: &[String]) -> anyhow::Result
     if exists {
         figment = figment.merge(Toml::file_exact(&path));
     }
-    figment = figment.merge(
-        // Only `FERRY_<SECTION>__<KEY>` names are configuration; `FERRY_LOG`,
-        // `FERRY_ASSUME_YES` and variables of other tools are not.
-        Env::prefixed("FERRY_")
-            .filter(|k| k.as_str().contains("__"))
-            .split("__"),
-    );
+    // Only `FERRY_<SECTION>__<KEY>` names are configuration; `FERRY_LOG`,
+    // `FERRY_ASSUME_YES` and variables of other tools are not.
+    let mut env: Vec<(String, String)> = std::env::vars()
+        .filter_map(|(k, v)| {
+            let key = k.strip_prefix("FERRY_")?;
+            key.contains("__")
+                .then(|| (key.to_ascii_lowercase().replace("__", "."), v))
+        })
+        .collect();
+    env.sort();
+    for (key, value) in env {
+        figment = figment.merge(Named(
+            Serialized::global(&key, flag_value(&value)),
+            "FERRY_* environment",
+        ));
+    }
     for set in sets {
         let (key, value) = set.split_once('=').ok_or_else(|| {
             anyhow::anyhow!("--set {set:?}: expected KEY=VALUE, e.g. --set release.branch=develop")
         })?;
-        // A TOML value when it parses as one (`true`, `["v{version}"]`), else a string.
-        let value = toml_value(value).unwrap_or_else(|| Value::from(value.to_string()));
-        figment = figment.merge(Named(Serialized::global(key.trim(), value), "--set flag"));
+        figment = figment.merge(Named(
+            Serialized::global(key.trim(), flag_value(value)),
+            "--set flag",
+        ));
     }
-    let config: Config = figment.extract().map_err(|e| {
+    // Lossy: a string "30" fills a number key and "true" a boolean one, while string
+    // keys keep the exact text (`release.branch=2.10` is "2.10", never 2.1).
+    let config: Config = figment.extract_lossy().map_err(|e| {
         let mut text = e.to_string();
         if !exists {
             text.push_str(" (no ferry.toml; from the environment or --set)");
@@ -74,6 +86,18 @@ impl<P: figment::Provider> figment::Provider for Named<P> {
     fn data(&self) -> Result<figment::value::Map<figment::Profile, Dict>, figment::Error> {
         self.0.data()
     }
+}
+
+/// A value given in a flag or a variable: the text as it is, except an array, a
+/// table or a quoted string, which are read as TOML (`["v{version}"]`).
+fn flag_value(text: &str) -> Value {
+    let t = text.trim_start();
+    if t.starts_with(['[', '{', '"', '\'']) {
+        if let Some(v) = toml_value(text) {
+            return v;
+        }
+    }
+    Value::from(text.to_string())
 }
 
 fn toml_value(text: &str) -> Option<Value> {

@@ -333,6 +333,14 @@ pub struct TargetConfig {
     /// How the registry writes the version (`{version:pep440}` for PyPI).
     #[serde(default = "default_format")]
     pub version: String,
+    /// A moving tag pointed at each stable release: OCI `latest` (none by default: only
+    /// the version tag is pushed), an npm dist-tag (default `latest`).
+    #[serde(default)]
+    pub dist_tag: Option<String>,
+    /// The moving tag of pre-releases: OCI none by default, npm `next` by default.
+    /// Stable moving tags (`latest`) never point at a pre-release.
+    #[serde(default)]
+    pub prerelease_dist_tag: Option<String>,
     /// Independent mode: the `[[package]]` whose releases this target publishes
     /// (default: the `[[package]]` named like `package`). A package's tag publishes
     /// that package's targets only.

@@ -491,6 +491,26 @@ fn yaml_top_level(content: &str, key: &str) -> Option<(usize, usize, String)> {
     None
 }
 
+/// `after` with the line endings of `before`: when `before` ends its lines with CRLF
+/// (most of them), every bare LF of `after` becomes CRLF; otherwise `after` as is.
+pub fn with_line_endings_of(before: &str, after: String) -> String {
+    let lines = before.matches('\n').count();
+    let crlf = before.matches("\r\n").count();
+    if lines == 0 || crlf * 2 <= lines {
+        return after;
+    }
+    let mut out = String::with_capacity(after.len() + after.len() / 16);
+    let mut prev = '\0';
+    for c in after.chars() {
+        if c == '\n' && prev != '\r' {
+            out.push('\r');
+        }
+        out.push(c);
+        prev = c;
+    }
+    out
+}
+
 /// The version `text` holds, read back through the file's `format`
 /// (`{version:pep440}` → `0.3.0a1` is 0.3.0-alpha.1; `{version:base}` holds the base).
 pub fn read_rendered(
@@ -518,6 +538,23 @@ pub fn read_rendered(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn crlf_files_stay_crlf_and_lf_files_stay_lf() {
+        let table = [
+            ("a\r\nb\r\n", "a\nb\nc\n", "a\r\nb\r\nc\r\n"),
+            ("a\r\nb\r\n", "a\r\nb\nc\r\n", "a\r\nb\r\nc\r\n"),
+            ("a\nb\n", "a\nb\nc\n", "a\nb\nc\n"),
+            ("one line", "two\nlines", "two\nlines"),
+        ];
+        for (before, after, want) in table {
+            assert_eq!(
+                with_line_endings_of(before, after.to_string()),
+                want,
+                "{before:?}"
+            );
+        }
+    }
 
     fn bump(v: &str) -> Bump<'_> {
         Bump {

@@ -512,6 +512,12 @@ pub async fn plan_with(
                     }
                     pkg.next = Some(v);
                 } else if level > BumpLevel::None {
+                    // A fragment's level is what its author asked for: it wins over
+                    // the 0.x rule that turns commits' minor/major down a step.
+                    let level = match pkg.fragment_level {
+                        Some(f) if f == level => Explicit(level),
+                        _ => Derived(level),
+                    };
                     pkg.next = Some(bump_from(scheme, current, level, config)?);
                 }
             }
@@ -769,13 +775,32 @@ fn collect_reasons(pkg: &mut Pkg, commits: &[&CommitInfo], kinds: &[String]) {
     }
 }
 
+/// A release level, and whether a person wrote it down (a fragment) or it was derived
+/// from commits.
+#[derive(Debug, Clone, Copy)]
+enum Asked {
+    Explicit(BumpLevel),
+    Derived(BumpLevel),
+}
+use Asked::{Derived, Explicit};
+
+impl From<BumpLevel> for Asked {
+    fn from(level: BumpLevel) -> Self {
+        Derived(level)
+    }
+}
+
 fn bump_from(
     scheme: Scheme,
     current: &Staged,
-    level: BumpLevel,
+    level: impl Into<Asked>,
     config: &Config,
 ) -> Result<Staged, CoreError> {
-    let zero = config.release.zero_major_is_unstable && current.major == 0;
+    let (level, explicit) = match level.into() {
+        Explicit(l) => (l, true),
+        Derived(l) => (l, false),
+    };
+    let zero = config.release.zero_major_is_unstable && current.major == 0 && !explicit;
     let level = match (level, zero) {
         (BumpLevel::Major, true) => Level::Minor,
         (BumpLevel::Minor, true) | (BumpLevel::Patch, _) | (BumpLevel::None, _) => Level::Patch,
@@ -1136,6 +1161,26 @@ mod tests {
             [s("web", Some("2.4.0")), s("cli", Some("0.1.0"))]
         );
         assert!(plan.packages[0].reasons.contains(&Reason::FirstRelease));
+    }
+
+    #[tokio::test]
+    async fn a_fragments_level_wins_over_the_zero_major_rule() {
+        let vcs = InMemoryVcs::new();
+        vcs.commit_files("chore: import", &[("a/x", "1"), ("b/x", "1")]);
+        tag(&vcs, "a@v0.3.0").await;
+        tag(&vcs, "b@v0.3.0").await;
+        vcs.commit_files("feat(b): a feature below 1.0 is a patch", &[("b/y", "1")]);
+        vcs.commit_files(
+            "docs: fragment",
+            &[("changelog.d/1.added.md", "---\na: minor\n---\nNew API\n")],
+        );
+        let plan = plan(&vcs, &config(&[("a", "a"), ("b", "b")]))
+            .await
+            .expect("plan");
+        assert_eq!(
+            summary(&plan),
+            [s("a", Some("0.4.0")), s("b", Some("0.3.1"))]
+        );
     }
 
     #[tokio::test]

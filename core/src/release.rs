@@ -32,6 +32,22 @@ pub struct FileEdit {
     pub after: Option<String>,
 }
 
+impl FileEdit {
+    /// An edit whose new content keeps the old content's line endings: a CRLF file
+    /// stays CRLF whatever the editor (toml_edit, the changelog writer) produced.
+    pub fn new(path: RepoPath, before: Option<String>, after: Option<String>) -> Self {
+        let after = match (&before, after) {
+            (Some(b), Some(a)) => Some(manifest::with_line_endings_of(b, a)),
+            (_, a) => a,
+        };
+        FileEdit {
+            path,
+            before,
+            after,
+        }
+    }
+}
+
 /// A tag to create.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlannedTag {
@@ -478,11 +494,7 @@ async fn edit_file(
         },
         f.pattern.as_deref(),
     )?;
-    Ok(FileEdit {
-        path,
-        before: Some(before),
-        after: Some(after),
-    })
+    Ok(FileEdit::new(path, Some(before), Some(after)))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -558,11 +570,7 @@ async fn changelog_edits(
         after = kac::rotate(&after, version, &input.date, links);
     }
     if before.as_deref() != Some(after.as_str()) {
-        edits.push(FileEdit {
-            path,
-            before,
-            after: Some(after),
-        });
+        edits.push(FileEdit::new(path, before, Some(after)));
     }
     Ok(edits)
 }
@@ -774,11 +782,7 @@ async fn prepare_independent(
     let edits: Vec<FileEdit> = files
         .into_iter()
         .filter(|(_, (b, a))| b != a)
-        .map(|(path, (before, after))| FileEdit {
-            path,
-            before,
-            after,
-        })
+        .map(|(path, (before, after))| FileEdit::new(path, before, after))
         .collect();
     let names: Vec<String> = tags.iter().map(|t| t.name.to_string()).collect();
     Ok(Some(ReleasePlan {

@@ -112,3 +112,66 @@ fn several_manifests_can_be_configured() {
     assert_eq!(read("engine-manifest.yaml"), "engine: 2026.1.1\n");
     assert_eq!(read("launcher-manifest.yaml"), "launcher: 2026.1.1\n");
 }
+
+#[test]
+fn crlf_files_keep_their_line_endings() {
+    let r = Repo::new();
+    r.write(".gitattributes", "* -text\n");
+    r.write(
+        "pyproject.toml",
+        "[project]\r\nname = \"app\"\r\nversion = \"1.0.0\"\r\n",
+    );
+    r.write(
+        "package.json",
+        "{\r\n  \"name\": \"app\",\r\n  \"version\": \"1.0.0\"\r\n}\r\n",
+    );
+    r.write(
+        "CHANGELOG.md",
+        "# Changelog\r\n\r\n## [Unreleased]\r\n\r\n## [1.0.0] - 2026-01-01\r\n\r\n- First\r\n",
+    );
+    r.write(
+        "ferry.toml",
+        "[[file]]\npath = \"package.json\"\n\n[[file]]\npath = \"pyproject.toml\"\nformat = \"{version:pep440}\"\n",
+    );
+    r.commit_all("feat: first");
+    r.git(&["tag", "v1.0.0"]);
+    r.write("src.txt", "x\n");
+    r.commit_all("fix: a bug");
+    r.ferry_ok(&["release", "--yes"]);
+    for file in ["pyproject.toml", "package.json", "CHANGELOG.md"] {
+        let bytes = std::fs::read(r.path().join(file)).expect("read");
+        let text = String::from_utf8(bytes).expect("utf-8");
+        assert!(text.contains("1.0.1"), "{file}: {text:?}");
+        assert_eq!(
+            text.matches('\n').count(),
+            text.matches("\r\n").count(),
+            "{file} is still CRLF: {text:?}"
+        );
+    }
+}
+
+#[test]
+fn flag_values_keep_their_text_and_quiet_is_quiet() {
+    let r = lockstep();
+    r.git(&["checkout", "-q", "-b", "2.10"]);
+    // `2.10` is a branch name, not the number 2.1.
+    let out = r.ferry(&["-q", "release", "--yes", "--set", "release.branch=2.10"]);
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+    assert_eq!(
+        common::text(&out.stderr),
+        "",
+        "-q prints nothing but errors"
+    );
+    assert_eq!(r.git(&["describe", "--tags"]), "v1.1.0");
+    let out = std::process::Command::new(common::bin("ferry"))
+        .args(["config", "show"])
+        .env("FERRY_RELEASE__BRANCH", "2.10")
+        .current_dir(r.path())
+        .output()
+        .expect("ferry");
+    assert!(
+        common::text(&out.stdout).contains("release.branch = \"2.10\""),
+        "{}",
+        common::text(&out.stdout)
+    );
+}

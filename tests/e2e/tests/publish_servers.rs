@@ -384,6 +384,7 @@ password_env = "FERRY_TEST_OCI_PASSWORD"
 files = ["dist/*.tgz"]
 required = true
 after = ["assets"]
+dist_tag = "latest"
 "#
         ),
     );
@@ -503,6 +504,11 @@ fn helm_chart_to_oci_resumes_after_a_crash_and_tags_never_move() {
             "step {step}: one upload per artifact across both runs"
         );
         let first = skopeo_digest(&s, "0.3.0");
+        assert_eq!(
+            skopeo_digest(&s, "latest"),
+            first,
+            "step {step}: dist_tag = \"latest\" points at the release"
+        );
 
         if step == 1 {
             // Same version, other bytes: the tag is not moved, and says why.
