@@ -139,6 +139,31 @@ fn title(kind: &str) -> String {
     t
 }
 
+/// Whether `doc` is a Keep a Changelog document ferry can edit: empty (a new one is
+/// written), or with a `## [Unreleased]` section or `## [x.y.z]` release sections.
+/// Anything else (`# Project Next` headings, a free-form file) would get the release
+/// appended in the wrong place, so it is refused with what to change.
+pub fn check_form(path: &str, doc: &str) -> Result<(), String> {
+    if doc.trim().is_empty() {
+        return Ok(());
+    }
+    let kac = doc.lines().any(|l| {
+        is_unreleased_heading(l)
+            || l.strip_prefix("## [")
+                .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit() || c == 'v'))
+    });
+    if kac {
+        return Ok(());
+    }
+    let first_heading = doc
+        .lines()
+        .find(|l| l.starts_with('#'))
+        .unwrap_or("(no heading)");
+    Err(format!(
+        "{path} is not in Keep a Changelog form: it has no `## [Unreleased]` or `## [x.y.z] - date` section (first heading: {first_heading:?}), so ferry cannot tell where the release goes; add a `## [Unreleased]` section where new entries belong, point changelog.path at another file, or set changelog.enabled = false"
+    ))
+}
+
 /// Entries of the `[Unreleased]` section.
 pub fn unreleased_entries(doc: &str) -> Vec<Entry> {
     let lines: Vec<&str> = doc.lines().collect();
@@ -331,6 +356,26 @@ pub fn section(doc: &str, version: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn documents_not_in_keep_a_changelog_form_are_named() {
+        for ok in [
+            "",
+            "# Changelog\n\n## [Unreleased]\n",
+            "# C\n\n## [1.0.0] - 2026-01-01\n",
+        ] {
+            assert!(check_form("CHANGELOG.md", ok).is_ok(), "{ok:?}");
+        }
+        let e = check_form(
+            "CHANGELOG.md",
+            "# Project Next\n\n- a thing\n\n# Project 1.0\n",
+        )
+        .expect_err("not kac");
+        assert!(
+            e.contains("\"# Project Next\"") && e.contains("## [Unreleased]"),
+            "{e}"
+        );
+    }
 
     fn kinds() -> Vec<String> {
         ferry_ports::DEFAULT_KINDS

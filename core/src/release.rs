@@ -107,12 +107,8 @@ pub struct ReleaseInput<'a> {
     pub api_breaks: std::collections::BTreeMap<String, BumpLevel>,
 }
 
-/// Read the current version: the highest tag following the first tag template, else
-/// the first file whose format is plain `{version}`.
-async fn current_version(
-    vcs: &dyn Vcs,
-    config: &Config,
-) -> Result<Option<(Staged, String, Option<TagName>)>, CoreError> {
+/// Every tag following the first tag template, newest version first.
+async fn release_tags(vcs: &dyn Vcs, config: &Config) -> Result<Vec<(Staged, TagInfo)>, CoreError> {
     let scheme = config.release.scheme;
     let template = &config.release.tags[0];
     let mut candidates: Vec<(Staged, TagInfo)> = Vec::new();
@@ -127,6 +123,29 @@ async fn current_version(
         candidates.push((v, tag));
     }
     candidates.sort_by(|a, b| b.0.cmp(&a.0));
+    Ok(candidates)
+}
+
+/// The newest stable release HEAD contains: where a changelog section that gathers a
+/// whole pre-release series compares from.
+async fn last_stable_tag(vcs: &dyn Vcs, config: &Config) -> Result<Option<TagName>, CoreError> {
+    let head = vcs.head().await?;
+    for (v, tag) in release_tags(vcs, config).await? {
+        if !v.is_prerelease() && crate::plan::contains(vcs, &head, &tag.target).await? {
+            return Ok(Some(tag.name));
+        }
+    }
+    Ok(None)
+}
+
+/// Read the current version: the highest tag following the first tag template, else
+/// the first file whose format is plain `{version}`.
+async fn current_version(
+    vcs: &dyn Vcs,
+    config: &Config,
+) -> Result<Option<(Staged, String, Option<TagName>)>, CoreError> {
+    let scheme = config.release.scheme;
+    let candidates = release_tags(vcs, config).await?;
     // The newest release HEAD contains: a newer tag on another branch is not ours.
     let head = vcs.head().await?;
     let mut best: Option<(Staged, TagName)> = None;
@@ -542,7 +561,11 @@ async fn changelog_edits(
         });
     }
     let doc = before.clone().unwrap_or_default();
-    if entries.is_empty() && kac::unreleased_entries(&doc).is_empty() {
+    kac::check_form(&cfg.path, &doc).map_err(CoreError::Config)?;
+    // Without fragments the commits are the notes: each release adds those since the
+    // previous tag (a pre-release series gathers them in [Unreleased]; duplicates are
+    // dropped).
+    if entries.is_empty() {
         entries = commits
             .iter()
             .filter_map(|c| kac::entry_from_commit(&c.message, kinds))
@@ -560,11 +583,17 @@ async fn changelog_edits(
                 cfg.path, cfg.fragments, cfg.fragments
             )));
         }
-        let _ = prerelease;
+        // A stable section gathers its whole pre-release series when pre-releases are
+        // not rotated: it compares from the previous stable release, not the last rc.
+        let from = if !prerelease && !input.config.release.rotate_prerelease {
+            last_stable_tag(vcs, input.config).await?
+        } else {
+            previous_tag.cloned()
+        };
         let tag = tags.first().map(|t| t.name.as_str()).unwrap_or(version);
         let links = kac::Links {
             compare_url: cfg.compare_url.as_deref(),
-            previous_tag: previous_tag.map(|t| t.as_str()),
+            previous_tag: from.as_ref().map(|t| t.as_str()),
             tag,
         };
         after = kac::rotate(&after, version, &input.date, links);
@@ -692,6 +721,7 @@ async fn prepare_independent(
                 format!("{}/CHANGELOG.md", pc.path.trim_end_matches('/'))
             })?;
             let doc = load(vcs, &mut files, &path).await?.unwrap_or_default();
+            kac::check_form(path.as_str(), &doc).map_err(CoreError::Config)?;
             let mut entries = p.entries.clone();
             for r in &p.reasons {
                 if let crate::plan::Reason::Dependency {

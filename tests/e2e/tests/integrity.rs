@@ -175,3 +175,69 @@ fn flag_values_keep_their_text_and_quiet_is_quiet() {
         common::text(&out.stdout)
     );
 }
+
+#[test]
+fn a_pre_release_series_keeps_every_note_and_links_from_the_last_stable_release() {
+    let r = Repo::new();
+    r.write(
+        "package.json",
+        "{\n  \"name\": \"app\",\n  \"version\": \"1.0.0\"\n}\n",
+    );
+    r.write(
+        "CHANGELOG.md",
+        "# Changelog\n\n## [Unreleased]\n\n## [1.0.0] - 2026-01-01\n\n### Added\n\n- First\n\n[Unreleased]: https://example.test/app/compare/v1.0.0...HEAD\n[1.0.0]: https://example.test/app/releases/tag/v1.0.0\n",
+    );
+    r.write("ferry.toml", "[[file]]\npath = \"package.json\"\n");
+    r.commit_all("feat: first");
+    r.git(&["tag", "v1.0.0"]);
+    for (file, message, what) in [
+        ("a", "feat: search", "minor alpha"),
+        ("b", "feat: filters", "alpha"),
+        ("c", "fix: empty results", "release"),
+    ] {
+        r.write(file, "x\n");
+        r.commit_all(message);
+        let words: Vec<&str> = what.split(' ').collect();
+        let mut args = vec!["release"];
+        args.extend(words);
+        args.push("--yes");
+        r.ferry_ok(&args);
+    }
+    let doc = r.read("CHANGELOG.md");
+    assert!(
+        doc.contains("## [Unreleased]\n\n## [1.1.0] - "),
+        "one section for the whole series: {doc}"
+    );
+    let section = doc
+        .split("## [1.1.0]")
+        .nth(1)
+        .and_then(|s| s.split("## [1.0.0]").next())
+        .unwrap_or_default();
+    for note in ["- search", "- filters", "- empty results"] {
+        assert!(section.contains(note), "{note} is in 1.1.0: {doc}");
+    }
+    assert!(
+        doc.contains("[Unreleased]: https://example.test/app/compare/v1.1.0...HEAD\n[1.1.0]: https://example.test/app/compare/v1.0.0...v1.1.0\n"),
+        "links rewritten from the existing [Unreleased] link: {doc}"
+    );
+}
+
+#[test]
+fn a_changelog_not_in_keep_a_changelog_form_is_refused() {
+    let r = lockstep();
+    r.write(
+        "ferry.toml",
+        "[[file]]\npath = \"package.json\"\n\n[[file]]\npath = \"py/pyproject.toml\"\nformat = \"{version:pep440}\"\n",
+    );
+    r.write(
+        "CHANGELOG.md",
+        "# Project Next\n\n- A new thing\n\n# Project 1.0.0\n\n- First\n",
+    );
+    r.commit_all("docs: changelog");
+    let err = r.ferry_fails_untouched(&["release", "--yes"]);
+    assert!(
+        err.contains("CHANGELOG.md is not in Keep a Changelog form")
+            && err.contains("\"# Project Next\""),
+        "{err}"
+    );
+}

@@ -70,6 +70,8 @@ fn prerelease_bumps_every_manifest_tags_twice_and_pushes() {
 #[test]
 fn stable_release_rotates_the_changelog_with_compare_links() {
     let r = trueppm();
+    // The previous stable release (the fixture's history starts at it).
+    r.git(&["tag", "v0.1.0"]);
     r.ferry_ok(&["release", "release", "--yes"]);
     let changelog = r.read("CHANGELOG.md");
     assert!(
@@ -78,7 +80,7 @@ fn stable_release_rotates_the_changelog_with_compare_links() {
         ),
         "{changelog}"
     );
-    assert!(changelog.contains("[Unreleased]: https://gitlab.com/trueppm/trueppm/-/compare/v0.2.0...HEAD\n[0.2.0]: https://gitlab.com/trueppm/trueppm/-/compare/v0.2.0-alpha.1...v0.2.0\n[0.1.0]:"), "{changelog}");
+    assert!(changelog.contains("[Unreleased]: https://gitlab.com/trueppm/trueppm/-/compare/v0.2.0...HEAD\n[0.2.0]: https://gitlab.com/trueppm/trueppm/-/compare/v0.1.0...v0.2.0\n[0.1.0]:"), "the 0.2.0 section gathers the whole alpha series, so it compares from 0.1.0: {changelog}");
     assert_eq!(
         r.git(&["tag", "--points-at", "HEAD"]),
         "scheduler-v0.2.0\nv0.2.0"
