@@ -343,9 +343,14 @@ fn run_commands(
     root: &Path,
     what: &str,
     commands: &[ferry_core::config::CommandConfig],
+    plan: &ReleasePlan,
     env: &[(&str, String)],
 ) -> anyhow::Result<()> {
     for c in commands {
+        if !plan.runs(c.when) {
+            tracing::info!("{what}: {} skipped (when = {:?})", c.label(), c.when);
+            continue;
+        }
         tracing::info!("{what}: {}", c.label());
         let status = Command::new(&c.command[0])
             .args(&c.command[1..])
@@ -500,10 +505,10 @@ pub fn release(opts: &RepoOpts, args: ReleaseArgs, json_out: bool) -> anyhow::Re
         ),
         ("FERRY_TAGS", plan.tag_names().join(" ")),
     ];
-    run_commands(&ctx.root, "check", &config.checks, &env)?;
+    run_commands(&ctx.root, "check", &config.checks, &plan, &env)?;
 
     let snapshot = rt.block_on(release::apply_edits(&ctx.vcs, &plan))?;
-    if let Err(e) = run_commands(&ctx.root, "hook", &config.hooks, &env) {
+    if let Err(e) = run_commands(&ctx.root, "hook", &config.hooks, &plan, &env) {
         let changed = rt.block_on(ctx.vcs.status()).unwrap_or_default();
         rt.block_on(release::rollback(&ctx.vcs, &snapshot, &changed))
             .context("rolling back after a failed hook")?;
@@ -555,7 +560,30 @@ pub fn release(opts: &RepoOpts, args: ReleaseArgs, json_out: bool) -> anyhow::Re
 
 /// Every gate that needs only the repository; all failures at once, nothing written.
 fn gate(rt: &tokio::runtime::Runtime, ctx: &Context_, plan: &ReleasePlan) -> anyhow::Result<()> {
-    let failures = rt.block_on(release::check_gates(&ctx.vcs, &ctx.loaded.config, plan))?;
+    let config = &ctx.loaded.config;
+    let mut failures = rt.block_on(release::check_gates(&ctx.vcs, config, plan))?;
+    // The forge's gates (green pipeline, closed milestone), as `ferry tag` has them.
+    if config.forge.kind != ferry_core::config::ForgeKind::None
+        && (config.forge.status_gate || config.forge.milestone_gate)
+    {
+        let _inside = rt.enter();
+        let forge = crate::forge_cmd::open_forge(config)?;
+        let versions: Vec<String> = if plan.packages.is_empty() {
+            vec![plan.next.clone()]
+        } else {
+            plan.packages
+                .iter()
+                .filter_map(|p| p.next.clone())
+                .collect()
+        };
+        let versions: Vec<&str> = versions.iter().map(String::as_str).collect();
+        failures.extend(rt.block_on(ferry_core::train::forge_gates(
+            forge.as_ref(),
+            config,
+            &plan.head,
+            &versions,
+        ))?);
+    }
     if !failures.is_empty() {
         let list: Vec<String> = failures
             .into_iter()

@@ -472,6 +472,47 @@ pub struct FileTarget {
     /// In independent mode: the package whose version this file holds.
     #[serde(default)]
     pub package: Option<String>,
+    /// Which releases edit this file (default `always`); a conditioned file (e.g. a
+    /// docs page naming the stable version) is never read back as the version.
+    #[serde(default)]
+    pub when: When,
+}
+
+/// Which releases a `[[file]]`, `[[check]]` or `[[hook]]` applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum When {
+    /// Every release.
+    #[default]
+    Always,
+    /// Stable releases only (no pre-release).
+    Stable,
+    /// Pre-releases only.
+    Prerelease,
+    /// Releases that start a new minor or major version (`X.Y.0`, `X.0.0`, and their
+    /// pre-releases): TruePPM squashes migrations only there.
+    Minor,
+    /// Releases that start a new major version.
+    Major,
+}
+
+impl When {
+    /// Whether a release from `current` to `next` is one of these.
+    pub fn applies(
+        self,
+        current: Option<&crate::version::staged::Staged>,
+        next: &crate::version::staged::Staged,
+    ) -> bool {
+        let _ = current;
+        let stable = !next.is_prerelease();
+        match self {
+            When::Always => true,
+            When::Stable => stable,
+            When::Prerelease => !stable,
+            When::Minor => stable && next.patch == 0,
+            When::Major => stable && next.patch == 0 && next.minor == 0,
+        }
+    }
 }
 
 fn default_format() -> String {
@@ -505,6 +546,9 @@ pub struct CommandConfig {
     pub name: Option<String>,
     /// The program and its arguments.
     pub command: Vec<String>,
+    /// Which releases run it (default `always`; `minor` for minor boundaries only).
+    #[serde(default)]
+    pub when: When,
 }
 
 impl CommandConfig {
@@ -740,6 +784,7 @@ mod tests {
             .contains("release.tags"));
         let mut c = Config::default();
         c.files.push(FileTarget {
+            when: Default::default(),
             path: "settings.py".into(),
             kind: None,
             format: "{version}".into(),
@@ -753,6 +798,7 @@ mod tests {
             .contains("settings.py"));
         let mut c = Config::default();
         c.files.push(FileTarget {
+            when: Default::default(),
             path: "settings.py".into(),
             kind: None,
             format: "{version}".into(),

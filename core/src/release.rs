@@ -6,7 +6,7 @@
 //! Commands (checks, hooks) are not run here: `ferry-core` does no process I/O. The
 //! binary runs them between [`apply_edits`] and [`commit_and_tag`].
 
-use crate::config::{Config, FileTarget};
+use crate::config::{Config, FileTarget, When};
 use crate::conventional::{BumpLevel, ConventionalCommit};
 use crate::keepachangelog::{self as kac, Entry};
 use crate::manifest;
@@ -353,7 +353,12 @@ async fn plan_for(
         .iter()
         .map(|p| (p.name.clone(), next_text.clone()))
         .collect();
-    for f in &config.files {
+    let current_v = current.as_ref().map(|(v, _, _)| v);
+    for f in config
+        .files
+        .iter()
+        .filter(|f| f.when.applies(current_v, &next))
+    {
         edits.push(edit_file(vcs, f, &vars, &released).await?);
     }
 
@@ -443,7 +448,8 @@ async fn check_agreement(
     let show = |v: &Staged| scheme.render(v).unwrap_or_else(|_| v.to_semver());
     let mut disagree = Vec::new();
     let mut downgrade = Vec::new();
-    for f in &config.files {
+    // Conditioned files (`when = "stable"`…) lag behind by design.
+    for f in config.files.iter().filter(|f| f.when == When::Always) {
         let path = RepoPath::new(&f.path).map_err(CoreError::Port)?;
         let Some(bytes) = vcs.read_worktree(&path).await? else {
             continue; // edit_file names a missing file
@@ -653,11 +659,10 @@ async fn prepare_independent(
             scheme,
             package: Some(&pc.name),
         };
-        for f in config
-            .files
-            .iter()
-            .filter(|f| f.package.as_deref() == Some(pc.name.as_str()))
-        {
+        let current_v = p.current.as_deref().and_then(|c| scheme.staged(c).ok());
+        for f in config.files.iter().filter(|f| {
+            f.package.as_deref() == Some(pc.name.as_str()) && f.when.applies(current_v.as_ref(), &v)
+        }) {
             let path = RepoPath::new(&f.path)?;
             let before = load(vcs, &mut files, &path).await?.ok_or_else(|| {
                 CoreError::Config(format!("[[file]] {}: the file does not exist", f.path))
@@ -864,6 +869,38 @@ impl ReleasePlan {
         out
     }
 
+    /// Whether a `[[check]]`/`[[hook]]` conditioned by `when` runs for this release
+    /// (independent mode: when any released package's release is one of those).
+    pub fn runs(&self, when: When) -> bool {
+        let pairs: Vec<(Option<Staged>, Staged)> = if self.packages.is_empty() {
+            let next = self
+                .next_canonical
+                .clone()
+                .or_else(|| self.scheme.staged(&self.next).ok());
+            next.map(|n| {
+                let cur = self
+                    .current
+                    .as_deref()
+                    .and_then(|c| self.scheme.staged(c).ok());
+                vec![(cur, n)]
+            })
+            .unwrap_or_default()
+        } else {
+            self.packages
+                .iter()
+                .filter_map(|p| {
+                    let n = self.scheme.staged(p.next.as_deref()?).ok()?;
+                    let c = p
+                        .current
+                        .as_deref()
+                        .and_then(|c| self.scheme.staged(c).ok());
+                    Some((c, n))
+                })
+                .collect()
+        };
+        pairs.iter().any(|(c, n)| when.applies(c.as_ref(), n))
+    }
+
     /// The names of the tags.
     pub fn tag_names(&self) -> Vec<String> {
         self.tags.iter().map(|t| t.name.to_string()).collect()
@@ -1065,6 +1102,7 @@ mod tests {
         let mut c = Config::default();
         c.release.tags = vec!["v{version}".into(), "scheduler-v{version:pep440}".into()];
         let file = |path: &str, format: &str, pattern: Option<&str>| FileTarget {
+            when: Default::default(),
             path: path.into(),
             kind: pattern.map(|_| FileKind::Regex),
             format: format.into(),
@@ -1209,6 +1247,7 @@ mod tests {
         );
         let c = Config {
             files: vec![FileTarget {
+                when: Default::default(),
                 path: "packages/web/package.json".into(),
                 kind: None,
                 format: "{version}".into(),

@@ -301,7 +301,9 @@ async fn version_at(
 /// Whether a `[[file]]` holds the whole version (not `{version:base}`, which drops
 /// the pre-release) and so can say which version a release commit released.
 fn holds_whole_version(f: &crate::config::FileTarget) -> bool {
-    f.format.contains("{version") && !f.format.contains(":base}")
+    f.when == crate::config::When::Always
+        && f.format.contains("{version")
+        && !f.format.contains(":base}")
 }
 
 /// The tags the release commit stands for: each package's (or the project's) version
@@ -427,6 +429,40 @@ async fn wanted_tags(
     Ok(out)
 }
 
+/// The gates that ask the forge (`forge.status_gate`, `forge.milestone_gate`), for
+/// `ferry tag` and `ferry release` alike: the commit's checks are green, and the
+/// milestone named after each version has no open issue. All failures are returned.
+pub async fn forge_gates(
+    forge: &dyn Forge,
+    config: &Config,
+    commit: &CommitId,
+    versions: &[&str],
+) -> Result<Vec<release::GateFailure>, CoreError> {
+    let mut failures = Vec::new();
+    if config.forge.status_gate {
+        let status = forge.commit_status(commit).await?;
+        if status != CommitStatus::Success {
+            failures.push(release::GateFailure(format!(
+                "the checks of commit {} are {status:?}, not green: wait for the pipeline",
+                &commit.as_str()[..12]
+            )));
+        }
+    }
+    if config.forge.milestone_gate {
+        for v in versions {
+            if let Some(m) = forge.milestone(v).await? {
+                if m.open_issues > 0 {
+                    failures.push(release::GateFailure(format!(
+                        "milestone {} still has {} open issue(s): close or move them",
+                        m.title, m.open_issues
+                    )));
+                }
+            }
+        }
+    }
+    Ok(failures)
+}
+
 /// Tag a merged release commit and create its forge releases; completes a half-done
 /// run; a no-op when everything exists.
 pub async fn tag(
@@ -470,20 +506,14 @@ pub async fn tag(
         )));
     }
 
-    if config.forge.status_gate {
-        let status = forge.commit_status(&release.id).await?;
-        if status != CommitStatus::Success {
-            return Err(CoreError::Repository(format!("the release commit's checks are {status:?}, not green: wait for the pipeline, then run `ferry tag` again")));
-        }
-    }
-    if config.forge.milestone_gate {
-        for w in &mine {
-            if let Some(m) = forge.milestone(&w.version).await? {
-                if m.open_issues > 0 {
-                    return Err(CoreError::Repository(format!("milestone {} still has {} open issue(s): close or move them, then run `ferry tag` again", m.title, m.open_issues)));
-                }
-            }
-        }
+    let versions: Vec<&str> = mine.iter().map(|w| w.version.as_str()).collect();
+    let failures = forge_gates(forge, config, &release.id, &versions).await?;
+    if !failures.is_empty() {
+        let list: Vec<String> = failures.into_iter().map(|f| f.0).collect();
+        return Err(CoreError::Repository(format!(
+            "{}; then run `ferry tag` again",
+            list.join("; ")
+        )));
     }
 
     let mut outcome = TagOutcome {
@@ -563,6 +593,7 @@ mod tests {
                 semver_checks: false,
             });
             c.files.push(FileTarget {
+                when: Default::default(),
                 path: format!("{path}/package.json"),
                 kind: None,
                 format: "{version}".into(),

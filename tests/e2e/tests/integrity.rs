@@ -241,3 +241,100 @@ fn a_changelog_not_in_keep_a_changelog_form_is_refused() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ferry_release_has_the_forge_gates_too() {
+    let gh = ferry_fakes::github::FakeGitHub::start().await;
+    let (base_url, token) = (gh.base_url.clone(), gh.token.clone());
+    let r = tokio::task::block_in_place(lockstep);
+    let toml = format!(
+        "[changelog]\nenabled = false\n\n[forge]\nkind = \"github\"\nbase_url = \"{base_url}\"\nproject = \"acme/widgets\"\ntoken_env = \"FERRY_E2E_GITHUB_TOKEN\"\nstatus_gate = true\nmilestone_gate = true\n\n[[file]]\npath = \"package.json\"\n\n[[file]]\npath = \"py/pyproject.toml\"\nformat = \"{{version:pep440}}\"\n"
+    );
+    let head = tokio::task::block_in_place(|| {
+        r.write("ferry.toml", &toml);
+        r.commit_all("chore: gates");
+        r.git(&["rev-parse", "HEAD"])
+    });
+    gh.set_status(&head, "ci", "failure");
+    gh.set_milestone("1.1.0", 2, 5, false);
+    let run = |args: &[&str]| {
+        let before = r.state();
+        let out = std::process::Command::new(common::bin("ferry"))
+            .args(args)
+            .env("FERRY_E2E_GITHUB_TOKEN", &token)
+            .current_dir(r.path())
+            .output()
+            .expect("ferry");
+        (out, before == r.state())
+    };
+    let (out, untouched) = tokio::task::block_in_place(|| run(&["release", "--yes"]));
+    let err = common::text(&out.stderr);
+    assert!(!out.status.success() && untouched, "{err}");
+    assert!(
+        err.contains("not green") && err.contains("milestone 1.1.0 still has 2 open issue(s)"),
+        "both gates are named: {err}"
+    );
+    gh.set_status(&head, "ci", "success");
+    gh.set_milestone("1.1.0", 0, 7, true);
+    let (out, _) = tokio::task::block_in_place(|| run(&["release", "--yes"]));
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+    tokio::task::block_in_place(|| assert_eq!(r.git(&["describe", "--tags"]), "v1.1.0"));
+}
+
+#[test]
+fn files_and_hooks_conditioned_on_the_release_kind() {
+    let r = Repo::new();
+    r.write(
+        "package.json",
+        "{\n  \"name\": \"app\",\n  \"version\": \"0.1.0\"\n}\n",
+    );
+    r.write("docs/roadmap.md", "Current stable: 0.1.0\n");
+    r.write(
+        "ferry.toml",
+        r#"[changelog]
+enabled = false
+
+[[file]]
+path = "package.json"
+
+[[file]]
+path = "docs/roadmap.md"
+pattern = 'Current stable: (?P<version>\S+)'
+when = "stable"
+
+[[hook]]
+name = "squash migrations"
+command = ["sh", "-c", "echo squashed for $FERRY_VERSION >> migrations.log"]
+when = "minor"
+"#,
+    );
+    r.commit_all("feat: first");
+    r.git(&["tag", "v0.1.0"]);
+    let step = |file: &str, message: &str, what: &[&str]| {
+        r.write(file, "x\n");
+        r.commit_all(message);
+        let mut args = vec!["release"];
+        args.extend_from_slice(what);
+        args.push("--yes");
+        r.ferry_ok(&args);
+    };
+    step("a", "feat: a", &["minor", "alpha"]);
+    assert_eq!(
+        r.read("docs/roadmap.md"),
+        "Current stable: 0.1.0\n",
+        "not on a pre-release"
+    );
+    assert!(
+        !r.path().join("migrations.log").exists(),
+        "not on a pre-release"
+    );
+    step("b", "fix: b", &["release"]);
+    assert_eq!(r.read("docs/roadmap.md"), "Current stable: 0.2.0\n");
+    step("c", "fix: c", &["patch"]);
+    assert_eq!(r.read("docs/roadmap.md"), "Current stable: 0.2.1\n");
+    assert_eq!(
+        r.read("migrations.log"),
+        "squashed for 0.2.0\n",
+        "the hook runs at the minor cut only (not its alpha, not the patch)"
+    );
+}
