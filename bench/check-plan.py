@@ -42,8 +42,8 @@ def report(diffs: list[str], what: str) -> int:
 
 def compare(expected: dict, plan: dict) -> int:
     diffs: list[str] = []
-    if plan.get("schema_version") != 1:
-        diffs.append(f"schema_version: expected 1, got {plan.get('schema_version')!r}")
+    if plan.get("schema_version") != 2:
+        diffs.append(f"schema_version: expected 2, got {plan.get('schema_version')!r}")
     if "head" in plan and plan["head"] != expected["head"]:
         diffs.append(f"head: expected {expected['head']}, got {plan['head']}")
     got_list = plan.get("packages")

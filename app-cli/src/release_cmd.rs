@@ -216,9 +216,8 @@ fn api_breaks(
 }
 
 /// The human view of a monorepo plan: package, current → next, level, reason.
-fn print_table(plan: &ferry_core::plan::Plan) {
-    let rows: Vec<[String; 4]> = plan
-        .packages
+fn print_table(packages: &[ferry_core::plan::PackagePlan], commits_walked: usize) {
+    let rows: Vec<[String; 4]> = packages
         .iter()
         .map(|p| {
             let change = match (&p.current, &p.next) {
@@ -252,11 +251,10 @@ fn print_table(plan: &ferry_core::plan::Plan) {
     for r in std::iter::once(&header).chain(&rows) {
         crate::outln!("{:w0$}  {:w1$}  {:w2$}  {}", r[0], r[1], r[2], r[3]);
     }
-    let n = plan.releases().count();
+    let n = packages.iter().filter(|p| p.next.is_some()).count();
     crate::outln!(
-        "\n{n} of {} packages to release ({} commits read)",
-        plan.packages.len(),
-        plan.commits_walked
+        "\n{n} of {} packages to release ({commits_walked} commits read)",
+        packages.len(),
     );
 }
 
@@ -264,74 +262,58 @@ pub fn plan(opts: &RepoOpts, args: PlanArgs, json_out: bool) -> anyhow::Result<u
     let ctx = open(opts)?;
     let what = parse_what(&args.what)?;
     let rt = runtime()?;
-    if ctx.loaded.config.release.mode == ferry_core::config::Mode::Independent {
-        let breaks = api_breaks(&ctx, &rt)?;
-        if what.is_some() {
-            return Err(UsageError("release.mode = \"independent\": levels come from each package's commits and fragments; run `ferry plan` without <what>".into()).into());
-        }
-        // JSON: the executable release plan (with every package's plan inside);
-        // when nothing is released, the package plans alone.
-        if json_out {
-            let mut inp = input(&ctx.loaded.config, None);
-            inp.api_breaks = breaks.clone();
-            if let Some(plan) = rt.block_on(release::prepare(&ctx.vcs, &inp))? {
-                crate::print_json(&plan)?;
-                return Ok(exit::OK);
-            }
-        }
-        let mplan = rt.block_on(ferry_core::plan::plan_with(
-            &ctx.vcs,
-            &ctx.loaded.config,
-            &breaks,
-        ))?;
-        if json_out {
-            crate::print_json(&mplan)?;
-        } else {
-            print_table(&mplan);
-        }
+    let independent = ctx.loaded.config.release.mode == ferry_core::config::Mode::Independent;
+    if independent && what.is_some() {
+        return Err(UsageError("release.mode = \"independent\": levels come from each package's commits and fragments; run `ferry plan` without <what>".into()).into());
+    }
+    let mut inp = input(&ctx.loaded.config, what);
+    if independent {
+        inp.api_breaks = api_breaks(&ctx, &rt)?;
+    }
+    // One document, one code path: --json prints it, the text is rendered from it.
+    let doc = rt.block_on(release::plan_document(&ctx.vcs, &inp))?;
+    if json_out {
+        crate::print_json(&doc)?;
         return Ok(exit::OK);
     }
-    let plan = rt.block_on(release::prepare(&ctx.vcs, &input(&ctx.loaded.config, what)))?;
-    match plan {
+    print_document(&doc);
+    Ok(exit::OK)
+}
+
+/// The plan document for humans.
+fn print_document(doc: &release::PlanDocument) {
+    if doc.mode == ferry_core::config::Mode::Independent {
+        print_table(&doc.packages, doc.commits_walked);
+    }
+    match &doc.release {
         None => {
-            if json_out {
+            if doc.mode != ferry_core::config::Mode::Independent {
                 crate::outln!(
                     "{}",
-                    json!({"schema_version": 1, "release": null, "reason": "nothing to release"})
-                );
-            } else {
-                crate::outln!(
-                    "nothing to release: no feat/fix/breaking commit since the last release"
+                    doc.reason.as_deref().unwrap_or(release::NOTHING_TO_RELEASE)
                 );
             }
         }
         Some(plan) => {
-            if json_out {
-                crate::print_json(&plan)?;
-            } else {
+            if doc.mode != ferry_core::config::Mode::Independent {
                 crate::outln!(
                     "{}",
-                    summary_titled(
-                        &plan,
-                        "suggested",
-                        "Next release (ferry plan is read-only):"
-                    )
-                    .trim_end()
+                    summary_titled(plan, "suggested", "Next release (ferry plan is read-only):")
+                        .trim_end()
                 );
-                crate::outln!("  commit  : {}", plan.commit_message);
-                crate::outln!("  files   :");
-                for e in &plan.edits {
-                    let what = match (&e.before, &e.after) {
-                        (None, _) => "create",
-                        (_, None) => "delete",
-                        _ => "edit",
-                    };
-                    crate::outln!("    {what:6} {}", e.path);
-                }
+            }
+            crate::outln!("  commit  : {}", plan.commit_message);
+            crate::outln!("  files   :");
+            for e in &plan.edits {
+                let what = match (&e.before, &e.after) {
+                    (None, _) => "create",
+                    (_, None) => "delete",
+                    _ => "edit",
+                };
+                crate::outln!("    {what:6} {}", e.path);
             }
         }
     }
-    Ok(exit::OK)
 }
 
 fn assume_yes(flag: bool) -> bool {
@@ -417,6 +399,16 @@ pub fn release(opts: &RepoOpts, args: ReleaseArgs, json_out: bool) -> anyhow::Re
     let config = &ctx.loaded.config;
     let rt = runtime()?;
     let what = parse_what(&args.what)?;
+    if args.dry_run && json_out && args.plan.is_none() {
+        // The dry run's machine output is the plan document, as `ferry plan --json`.
+        let mut inp = input(config, what);
+        if config.release.mode == ferry_core::config::Mode::Independent {
+            inp.api_breaks = api_breaks(&ctx, &rt)?;
+        }
+        let doc = rt.block_on(release::plan_document(&ctx.vcs, &inp))?;
+        crate::print_json(&doc)?;
+        return Ok(exit::OK);
+    }
     let plan = match &args.plan {
         Some(file) => {
             if !args.what.is_empty() {
@@ -427,20 +419,25 @@ pub fn release(opts: &RepoOpts, args: ReleaseArgs, json_out: bool) -> anyhow::Re
             }
             let text = std::fs::read_to_string(file)
                 .with_context(|| format!("cannot read plan {}", file.display()))?;
-            let plan: ReleasePlan = serde_json::from_str(&text).with_context(|| {
+            let doc: release::PlanDocument = serde_json::from_str(&text).with_context(|| {
                 format!(
-                    "{} is not a ferry release plan (make one with `ferry plan --json`)",
-                    file.display()
+                    "{} is not a ferry plan document (make one with `ferry plan --json`; schema_version {})",
+                    file.display(),
+                    release::RELEASE_PLAN_SCHEMA_VERSION
                 )
             })?;
-            if plan.schema_version != release::RELEASE_PLAN_SCHEMA_VERSION {
+            if doc.schema_version != release::RELEASE_PLAN_SCHEMA_VERSION {
                 bail!(
-                    "{}: plan schema_version {} is not {}",
+                    "{}: plan schema_version {} is not {}; make the plan again with this ferry",
                     file.display(),
-                    plan.schema_version,
+                    doc.schema_version,
                     release::RELEASE_PLAN_SCHEMA_VERSION
                 );
             }
+            let Some(plan) = doc.into_release() else {
+                crate::note!("{}", release::NOTHING_TO_RELEASE);
+                return Ok(exit::OK);
+            };
             rt.block_on(verify_saved_plan(&ctx.vcs, &plan))?;
             plan
         }

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// Shape version of the JSON form of [`Plan`].
-pub const PLAN_SCHEMA_VERSION: u32 = 1;
+pub const PLAN_SCHEMA_VERSION: u32 = 2;
 
 /// Why a package is released.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

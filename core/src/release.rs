@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 
 /// Shape version of the JSON form of [`ReleasePlan`].
-pub const RELEASE_PLAN_SCHEMA_VERSION: u32 = 1;
+pub const RELEASE_PLAN_SCHEMA_VERSION: u32 = 2;
 
 /// One file's change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -160,7 +160,7 @@ async fn current_version(
     }
     for f in config.files.iter().filter(|f| f.format == "{version}") {
         let path = RepoPath::new(&f.path).map_err(CoreError::Port)?;
-        let Some(bytes) = vcs.read_worktree(&path).await? else {
+        let Some(bytes) = vcs.read_file(&head, &path).await? else {
             continue;
         };
         let text = String::from_utf8_lossy(&bytes);
@@ -346,7 +346,14 @@ async fn plan_for(
     let rotate_changelog =
         config.changelog.enabled && (!prerelease || config.release.rotate_prerelease);
 
-    check_agreement(vcs, input, current.as_ref().map(|(v, _, _)| v), &next).await?;
+    check_agreement(
+        vcs,
+        &head,
+        input,
+        current.as_ref().map(|(v, _, _)| v),
+        &next,
+    )
+    .await?;
     let mut edits: Vec<FileEdit> = Vec::new();
     let released: Vec<(String, String)> = config
         .packages
@@ -359,7 +366,7 @@ async fn plan_for(
         .iter()
         .filter(|f| f.when.applies(current_v, &next))
     {
-        edits.push(edit_file(vcs, f, &vars, &released).await?);
+        edits.push(edit_file(vcs, &head, f, &vars, &released).await?);
     }
 
     // Tags, with the changes since the previous tag as their message.
@@ -438,6 +445,7 @@ async fn plan_for(
 /// hold a version above the next one (that would be a downgrade). All are named.
 async fn check_agreement(
     vcs: &dyn Vcs,
+    head: &CommitId,
     input: &ReleaseInput<'_>,
     current: Option<&Staged>,
     next: &Staged,
@@ -451,7 +459,7 @@ async fn check_agreement(
     // Conditioned files (`when = "stable"`…) lag behind by design.
     for f in config.files.iter().filter(|f| f.when == When::Always) {
         let path = RepoPath::new(&f.path).map_err(CoreError::Port)?;
-        let Some(bytes) = vcs.read_worktree(&path).await? else {
+        let Some(bytes) = vcs.read_file(head, &path).await? else {
             continue; // edit_file names a missing file
         };
         let text = String::from_utf8_lossy(&bytes);
@@ -498,12 +506,13 @@ async fn check_agreement(
 
 async fn edit_file(
     vcs: &dyn Vcs,
+    head: &CommitId,
     f: &FileTarget,
     vars: &Vars<'_>,
     released: &[(String, String)],
 ) -> Result<FileEdit, CoreError> {
     let path = RepoPath::new(&f.path).map_err(CoreError::Port)?;
-    let bytes = vcs.read_worktree(&path).await?.ok_or_else(|| {
+    let bytes = vcs.read_file(head, &path).await?.ok_or_else(|| {
         CoreError::Config(format!("[[file]] {}: the file does not exist", f.path))
     })?;
     let before = String::from_utf8(bytes)
@@ -538,7 +547,7 @@ async fn changelog_edits(
     let kinds = &cfg.kinds;
     let path =
         RepoPath::new(&cfg.path).map_err(|e| CoreError::Config(format!("changelog.path: {e}")))?;
-    let before = match vcs.read_worktree(&path).await? {
+    let before = match vcs.read_file(head, &path).await? {
         Some(b) => Some(
             String::from_utf8(b)
                 .map_err(|_| CoreError::Config(format!("{}: not UTF-8 text", cfg.path)))?,
@@ -554,7 +563,7 @@ async fn changelog_edits(
         if name.starts_with('.') || name.eq_ignore_ascii_case("README.md") {
             continue;
         }
-        let content = vcs.read_worktree(&file).await?.unwrap_or_default();
+        let content = vcs.read_file(head, &file).await?.unwrap_or_default();
         let content = String::from_utf8_lossy(&content);
         entries.push(
             kac::parse_fragment(name, &content, kinds)
@@ -616,9 +625,102 @@ async fn prepare_independent(
     vcs: &dyn Vcs,
     input: &ReleaseInput<'_>,
 ) -> Result<Option<ReleasePlan>, CoreError> {
+    let mplan = crate::plan::plan_with(vcs, input.config, &input.api_breaks).await?;
+    release_of(vcs, input, mplan).await
+}
+
+/// What `ferry plan --json` prints, whatever the mode and whether anything is
+/// released: one shape, described by `docs/schema/plan.schema.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanDocument {
+    /// Shape version ([`RELEASE_PLAN_SCHEMA_VERSION`]).
+    pub schema_version: u32,
+    /// `lockstep` or `independent`.
+    pub mode: crate::config::Mode,
+    /// HEAD when the plan was made.
+    pub head: CommitId,
+    /// Independent mode: every package, released or not (lockstep: empty).
+    pub packages: Vec<crate::plan::PackagePlan>,
+    /// Independent mode: how many commits the walk read.
+    pub commits_walked: usize,
+    /// What the release does (`ferry release --plan FILE` executes it); `null` when
+    /// there is nothing to release.
+    pub release: Option<ReleasePlan>,
+    /// Why nothing is released, when `release` is `null`.
+    pub reason: Option<String>,
+}
+
+/// Nothing to release, in words.
+pub const NOTHING_TO_RELEASE: &str =
+    "nothing to release: no feat/fix/breaking commit, fragment or manifest change since the last release";
+
+/// The plan document: the same computation as [`prepare`], kept whole.
+pub async fn plan_document(
+    vcs: &dyn Vcs,
+    input: &ReleaseInput<'_>,
+) -> Result<PlanDocument, CoreError> {
+    let config = input.config;
+    let (packages, commits_walked, release, head) = if config.release.mode
+        == crate::config::Mode::Independent
+    {
+        config.validate()?;
+        if input.what.is_some() {
+            return Err(CoreError::Config(
+                "release.mode = \"independent\": each package's level comes from its commits and fragments; drop <what> (or pin one package with a `Release-As: x.y.z` footer or a fragment)".into(),
+            ));
+        }
+        let mplan = crate::plan::plan_with(vcs, config, &input.api_breaks).await?;
+        let (packages, walked, head) = (
+            mplan.packages.clone(),
+            mplan.commits_walked,
+            mplan.head.clone(),
+        );
+        let mut release = release_of(vcs, input, mplan).await?;
+        if let Some(r) = release.as_mut() {
+            r.packages.clear(); // listed once, at the top
+        }
+        (packages, walked, release, head)
+    } else {
+        let release = prepare(vcs, input).await?;
+        let head = match &release {
+            Some(r) => r.head.clone(),
+            None => vcs.head().await?,
+        };
+        (Vec::new(), 0, release, head)
+    };
+    Ok(PlanDocument {
+        schema_version: RELEASE_PLAN_SCHEMA_VERSION,
+        mode: config.release.mode,
+        head,
+        packages,
+        commits_walked,
+        reason: release.is_none().then(|| NOTHING_TO_RELEASE.to_string()),
+        release,
+    })
+}
+
+impl PlanDocument {
+    /// The executable release, with every package's plan back inside.
+    pub fn into_release(self) -> Option<ReleasePlan> {
+        let packages = self.packages;
+        self.release.map(|mut r| {
+            if r.packages.is_empty() {
+                r.packages = packages;
+            }
+            r
+        })
+    }
+}
+
+/// The release of a monorepo plan (independent mode); `None` when nothing is released.
+async fn release_of(
+    vcs: &dyn Vcs,
+    input: &ReleaseInput<'_>,
+    mplan: crate::plan::Plan,
+) -> Result<Option<ReleasePlan>, CoreError> {
     let config = input.config;
     let scheme = config.release.scheme;
-    let mplan = crate::plan::plan_with(vcs, config, &input.api_breaks).await?;
     if mplan.releases().next().is_none() {
         return Ok(None);
     }
@@ -626,15 +728,18 @@ async fn prepare_independent(
     // path → (before, after), so several changes to one file compose.
     let mut files: std::collections::BTreeMap<RepoPath, (Option<String>, Option<String>)> =
         std::collections::BTreeMap::new();
+    // Files are read at HEAD (the plan needs no work tree; the release gates make
+    // sure the work tree is HEAD).
     async fn load(
         vcs: &dyn Vcs,
+        head: &CommitId,
         files: &mut std::collections::BTreeMap<RepoPath, (Option<String>, Option<String>)>,
         path: &RepoPath,
     ) -> Result<Option<String>, CoreError> {
         if let Some((_, after)) = files.get(path) {
             return Ok(after.clone());
         }
-        let text = match vcs.read_worktree(path).await? {
+        let text = match vcs.read_file(head, path).await? {
             Some(b) => Some(
                 String::from_utf8(b)
                     .map_err(|_| CoreError::Config(format!("{path}: not UTF-8 text")))?,
@@ -664,9 +769,11 @@ async fn prepare_independent(
             f.package.as_deref() == Some(pc.name.as_str()) && f.when.applies(current_v.as_ref(), &v)
         }) {
             let path = RepoPath::new(&f.path)?;
-            let before = load(vcs, &mut files, &path).await?.ok_or_else(|| {
-                CoreError::Config(format!("[[file]] {}: the file does not exist", f.path))
-            })?;
+            let before = load(vcs, &mplan.head, &mut files, &path)
+                .await?
+                .ok_or_else(|| {
+                    CoreError::Config(format!("[[file]] {}: the file does not exist", f.path))
+                })?;
             let version = template::render(&f.format, &vars)?;
             let after = manifest::write_version(
                 f.effective_kind()?,
@@ -690,9 +797,11 @@ async fn prepare_independent(
             } else {
                 "{version}"
             };
-            let before = load(vcs, &mut files, path).await?.ok_or_else(|| {
-                CoreError::Config(format!("{path}: the package's manifest does not exist"))
-            })?;
+            let before = load(vcs, &mplan.head, &mut files, path)
+                .await?
+                .ok_or_else(|| {
+                    CoreError::Config(format!("{path}: the package's manifest does not exist"))
+                })?;
             let version = template::render(format, &vars)?;
             let after = manifest::write_version(
                 kind,
@@ -709,7 +818,9 @@ async fn prepare_independent(
         for u in &p.requirement_updates {
             let kind = crate::config::FileKind::detect(u.file.as_str())
                 .ok_or_else(|| CoreError::Config(format!("{}: unknown manifest", u.file)))?;
-            let before = load(vcs, &mut files, &u.file).await?.unwrap_or_default();
+            let before = load(vcs, &mplan.head, &mut files, &u.file)
+                .await?
+                .unwrap_or_default();
             let after = manifest::dependencies::rewrite(
                 kind,
                 u.file.as_str(),
@@ -725,7 +836,9 @@ async fn prepare_independent(
             } else {
                 format!("{}/CHANGELOG.md", pc.path.trim_end_matches('/'))
             })?;
-            let doc = load(vcs, &mut files, &path).await?.unwrap_or_default();
+            let doc = load(vcs, &mplan.head, &mut files, &path)
+                .await?
+                .unwrap_or_default();
             kac::check_form(path.as_str(), &doc).map_err(CoreError::Config)?;
             let mut entries = p.entries.clone();
             for r in &p.reasons {
@@ -806,12 +919,14 @@ async fn prepare_independent(
             body.push('\n');
         }
         let root = RepoPath::new(&config.changelog.path)?;
-        let doc = load(vcs, &mut files, &root).await?.unwrap_or_default();
+        let doc = load(vcs, &mplan.head, &mut files, &root)
+            .await?
+            .unwrap_or_default();
         let after = kac::insert_section(&doc, &format!("## {}", input.date), &body);
         files.entry(root).or_default().1 = Some(after);
     }
     for f in &mplan.fragments {
-        let before = load(vcs, &mut files, f).await?;
+        let before = load(vcs, &mplan.head, &mut files, f).await?;
         files.insert(f.clone(), (before, None));
     }
     let edits: Vec<FileEdit> = files

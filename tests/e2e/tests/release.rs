@@ -247,8 +247,8 @@ fn saved_plans_execute_exactly_and_refuse_a_moved_repository() {
     let plan_file = r.dir.path().join("plan.json");
     std::fs::write(&plan_file, &plan).expect("write plan");
     let doc: serde_json::Value = serde_json::from_str(&plan).expect("json");
-    assert_eq!(doc["schema_version"], 1);
-    assert_eq!(doc["next"], "0.3.0");
+    assert_eq!(doc["schema_version"], 2);
+    assert_eq!(doc["release"]["next"], "0.3.0");
 
     r.write("NOTES.md", "moved\n");
     r.commit_all("docs: notes");
@@ -280,7 +280,7 @@ fn plan_from_conventional_commits() {
     let out = r.ferry_ok(&["plan", "--json"]);
     let doc: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert_eq!(
-        doc["next"], "0.2.0-alpha.2",
+        doc["release"]["next"], "0.2.0-alpha.2",
         "a fix during a pre-release series continues the series"
     );
     r.ferry_ok(&["release", "release", "--yes"]);
@@ -289,7 +289,7 @@ fn plan_from_conventional_commits() {
     let doc: serde_json::Value =
         serde_json::from_str(&r.ferry_ok(&["plan", "--json"])).expect("json");
     assert_eq!(
-        doc["next"], "0.2.1",
+        doc["release"]["next"], "0.2.1",
         "below 1.0.0 a feature bumps the patch (configurable)"
     );
     let doc: serde_json::Value = serde_json::from_str(&r.ferry_ok(&[
@@ -299,7 +299,7 @@ fn plan_from_conventional_commits() {
         "release.zero_major_is_unstable=false",
     ]))
     .expect("json");
-    assert_eq!(doc["next"], "0.3.0");
+    assert_eq!(doc["release"]["next"], "0.3.0");
 }
 
 fn pty(r: &Repo, pairs: &[&str], args: &[&str]) -> (i32, String) {
@@ -400,7 +400,10 @@ fn init_writes_a_starter_config_that_plans() {
     let out = r.ferry_ok(&["plan", "--json"]);
     let doc: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert_eq!(
-        (doc["current"].as_str(), doc["next"].as_str()),
+        (
+            doc["release"]["current"].as_str(),
+            doc["release"]["next"].as_str()
+        ),
         (Some("1.4.0"), Some("1.5.0")),
         "{out}"
     );
