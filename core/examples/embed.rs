@@ -40,12 +40,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = Config::default();
     config.release.mode = Mode::Independent;
     for name in ["api", "web"] {
-        config.packages.push(PackageConfig {
-            name: name.into(),
-            path: format!("packages/{name}"),
-            tag: "{package}@v{version}".into(),
-            semver_checks: false,
-        });
+        config
+            .packages
+            .push(PackageConfig::new(name, format!("packages/{name}")));
     }
     let plan = ferry_core::plan::plan(&repo, &config).await?;
 

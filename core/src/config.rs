@@ -83,6 +83,26 @@ pub struct ReleaseConfig {
     /// Independent mode: how a package is bumped when a dependency it requires is
     /// released outside its requirement.
     pub dependent_bump: crate::version::scheme::Level,
+    /// Independent mode: when a package's internal dependents are released too —
+    /// `out-of-range` (the new version leaves their requirement: they must change) or
+    /// `always` (every release of a dependency, as release-plz and changesets'
+    /// `updateInternalDependents = "always"` do).
+    pub dependents: Dependents,
+    /// The level of a change that asks for none — a commit that is not conventional,
+    /// or `chore:`/`docs:`/`ci:`… touching a package: `none` (not released, the
+    /// release-please rule) or `patch` (released, the release-plz rule).
+    pub other_changes: crate::conventional::BumpLevel,
+}
+
+/// When dependents of a released package are released (`release.dependents`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Dependents {
+    /// Only when the new version leaves their requirement.
+    #[default]
+    OutOfRange,
+    /// Whenever a dependency is released.
+    Always,
 }
 
 impl Default for ReleaseConfig {
@@ -99,6 +119,8 @@ impl Default for ReleaseConfig {
             zero_major_is_unstable: true,
             check_upstream: true,
             dependent_bump: crate::version::scheme::Level::Patch,
+            dependents: Dependents::OutOfRange,
+            other_changes: crate::conventional::BumpLevel::None,
         }
     }
 }
@@ -153,6 +175,28 @@ pub struct PackageConfig {
     /// the level to major (minor below 1.0.0) when its public API broke.
     #[serde(default)]
     pub semver_checks: bool,
+    /// More paths whose changes belong to the package (a README outside its
+    /// directory, a shared schema), relative to the repository root.
+    #[serde(default)]
+    pub extra_paths: Vec<String>,
+    /// Packages whose changes release this one too (a CLI released whenever its core
+    /// is): their commits count as this package's.
+    #[serde(default)]
+    pub follows: Vec<String>,
+}
+
+impl PackageConfig {
+    /// A package at `path` with the default tag template and no extras.
+    pub fn new(name: impl Into<String>, path: impl Into<String>) -> Self {
+        PackageConfig {
+            name: name.into(),
+            path: path.into(),
+            tag: default_package_tag(),
+            semver_checks: false,
+            extra_paths: Vec::new(),
+            follows: Vec::new(),
+        }
+    }
 }
 
 fn default_package_tag() -> String {
@@ -595,6 +639,25 @@ impl Config {
                     return Err(CoreError::Config(format!(
                         "[[package]] {other} and {}: both have tag = {:?} without {{package}}, so their releases would get the same tags; put {{package}} in one of them",
                         p.name, p.tag
+                    )));
+                }
+            }
+        }
+        if !matches!(
+            r.other_changes,
+            crate::conventional::BumpLevel::None | crate::conventional::BumpLevel::Patch
+        ) {
+            return Err(CoreError::Config(format!(
+                "release.other_changes = {:?}: a change that asks for no level is released as `none` (not at all) or `patch`",
+                r.other_changes
+            ).to_lowercase()));
+        }
+        for p in &self.packages {
+            for f in &p.follows {
+                if f == &p.name || !self.packages.iter().any(|q| &q.name == f) {
+                    return Err(CoreError::Config(format!(
+                        "[[package]] {}: follows = {f:?} must name another [[package]]",
+                        p.name
                     )));
                 }
             }

@@ -14,7 +14,7 @@
 //! repo.commit_files("feat(web): first page", &[("web/index.html", "<h1>hi</h1>")]);
 //! let mut config = Config::default();
 //! config.release.mode = Mode::Independent;
-//! config.packages.push(PackageConfig { name: "web".into(), path: "web".into(), tag: "{package}@v{version}".into(), semver_checks: false });
+//! config.packages.push(PackageConfig::new("web", "web"));
 //! let plan = ferry_core::plan::plan(&repo, &config).await?;
 //! assert_eq!(plan.packages[0].next.as_deref(), Some("0.1.0")); // a first release
 //! # Ok::<(), Box<dyn std::error::Error>>(())

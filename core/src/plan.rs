@@ -73,6 +73,16 @@ pub enum Reason {
         /// The level the break requires.
         level: BumpLevel,
     },
+    /// An entry of the workspace's `[workspace.dependencies]` that the crate inherits
+    /// (`dep.workspace = true`) changed since its last release.
+    WorkspaceDependency {
+        /// The dependency.
+        dependency: String,
+        /// Its entry at the last release (`none` when it was added).
+        from: String,
+        /// Its entry now.
+        to: String,
+    },
     /// The package's manifest already holds a version above its last release that was
     /// never tagged: that version is released as it is.
     ManifestAhead {
@@ -93,10 +103,15 @@ impl Reason {
                 package,
                 version,
                 requirement,
-            } => format!("dependency {package} {version} is outside {requirement}"),
+            } => format!("dependency {package} released as {version} (required: {requirement})"),
             Reason::ReleaseAs { version, .. } => format!("Release-As: {version}"),
             Reason::Group { group } => format!("released with group {group}"),
             Reason::FirstRelease => "first release".into(),
+            Reason::WorkspaceDependency {
+                dependency,
+                from,
+                to,
+            } => format!("workspace dependency {dependency} changed: {from} → {to}"),
             Reason::ManifestAhead { file, version } => {
                 format!("{file} already holds {version}, which was never tagged")
             }
@@ -172,12 +187,16 @@ impl Plan {
 
 struct Pkg {
     root: Option<RepoPath>,
+    /// More paths whose changes are the package's (`extra_paths`, followed packages).
+    extra_roots: Vec<RepoPath>,
     /// Release tags, newest version first (consumed when the current one is chosen).
     candidates: Vec<(Staged, TagName, CommitId)>,
     current: Option<Staged>,
     current_tag: Option<(TagName, CommitId)>,
     /// The version the package's manifest holds at HEAD, and which manifest.
     manifest_version: Option<(RepoPath, Staged)>,
+    /// Dependencies its Cargo.toml inherits from `[workspace.dependencies]`.
+    inherited: Vec<String>,
     /// Manifests found in the package's directory that hold its version and that no
     /// `[[file]]` names: bumped with the package all the same.
     own_manifests: Vec<(RepoPath, FileKind)>,
@@ -206,6 +225,26 @@ fn parse_level(word: &str) -> Option<BumpLevel> {
         "patch" => Some(BumpLevel::Patch),
         "none" => Some(BumpLevel::None),
         _ => None,
+    }
+}
+
+/// A changeset's summary as a changelog entry: its level says the kind (changesets
+/// groups by Major/Minor/Patch changes: changed, added, fixed).
+fn changeset_entry(level: BumpLevel, body: &str, kinds: &[String]) -> kac::Entry {
+    let kind = match level {
+        BumpLevel::Major => "changed",
+        BumpLevel::Minor => "added",
+        _ => "fixed",
+    };
+    let kind = if kinds.iter().any(|k| k == kind) {
+        kind
+    } else {
+        "changed"
+    };
+    let text = body.trim();
+    kac::Entry {
+        kind: kind.to_string(),
+        text: text.strip_prefix("- ").unwrap_or(text).trim().to_string(),
     }
 }
 
@@ -311,6 +350,7 @@ pub async fn plan_with(
         let mut requirements = Vec::new();
         let mut manifest_version = None;
         let mut own_manifests = Vec::new();
+        let mut inherited = Vec::new();
         let configured = configured_count;
         for (mi, (path, kind)) in manifests.iter().enumerate() {
             let Some(bytes) = vcs.read_file(&head, path).await? else {
@@ -319,6 +359,9 @@ pub async fn plan_with(
             let text = String::from_utf8_lossy(&bytes);
             if manifest_name.is_none() {
                 manifest_name = manifest::dependencies::name(*kind, &text);
+            }
+            if *kind == FileKind::Cargo {
+                inherited.extend(inherited_workspace_deps(&text));
             }
             let version = manifest::read_version(*kind, path.as_str(), &text, None).ok();
             if let Some(v) = &version {
@@ -349,13 +392,39 @@ pub async fn plan_with(
             },
             None => None,
         };
+        let mut extra_roots = Vec::new();
+        for extra in &p.extra_paths {
+            extra_roots.push(RepoPath::new(extra.trim_end_matches('/')).map_err(|e| {
+                CoreError::Config(format!(
+                    "[[package]] {}: extra_paths {extra:?}: {e}",
+                    p.name
+                ))
+            })?);
+        }
+        for followed in &p.follows {
+            let f = config
+                .packages
+                .iter()
+                .find(|q| &q.name == followed)
+                .ok_or_else(|| {
+                    CoreError::Config(format!(
+                        "[[package]] {}: follows {followed:?}, which is not a [[package]]",
+                        p.name
+                    ))
+                })?;
+            if f.path != "." {
+                extra_roots.push(RepoPath::new(f.path.trim_end_matches('/'))?);
+            }
+        }
         pkgs.push(Pkg {
             root,
+            extra_roots,
             candidates,
             current: None,
             current_tag: None,
             manifest_version,
             own_manifests,
+            inherited,
             manifest_name,
             requirements,
             commit_level: BumpLevel::None,
@@ -384,7 +453,12 @@ pub async fn plan_with(
     } else {
         None
     };
-    let roots: Vec<RepoPath> = pkgs.iter().filter_map(|p| p.root.clone()).collect();
+    let mut roots: Vec<RepoPath> = pkgs
+        .iter()
+        .flat_map(|p| p.root.iter().chain(&p.extra_roots).cloned())
+        .collect();
+    roots.sort();
+    roots.dedup();
     let mut request = WalkRequest::from(head.clone()).with_roots(roots);
     if let Some(b) = &base {
         request = request.hiding([b.clone()]);
@@ -411,25 +485,39 @@ pub async fn plan_with(
             Some((_, target)) if !in_walk(&target) => {
                 let mut req = WalkRequest::from(head.clone()).hiding([target]);
                 if let Some(r) = &pkg.root {
-                    req = req.with_roots([r.clone()]);
+                    req = req.with_roots(std::iter::once(r).chain(&pkg.extra_roots).cloned());
                 }
                 let own = vcs.walk(&req).await?;
                 let own: Vec<&CommitInfo> = own
                     .iter()
                     .filter(|c| pkg.root.is_none() || !c.touched_roots.is_empty())
                     .collect();
-                collect_reasons(pkg, &own, &config.changelog.kinds);
+                collect_reasons(pkg, &own, config);
             }
             _ => {
                 let own: Vec<&CommitInfo> = attributed[i].iter().map(|&c| &commits[c]).collect();
-                collect_reasons(pkg, &own, &config.changelog.kinds);
+                collect_reasons(pkg, &own, config);
             }
         }
     }
 
-    // Fragments that name packages win over commits.
+    workspace_dependency_changes(vcs, &head, &mut pkgs).await?;
+
+    // Fragments that name packages win over commits: ferry's own (`changelog.d/`,
+    // `<id>.<kind>.md`) and pending changesets (`.changeset/*.md`, any name, the
+    // summary as the entry), so a project coming from changesets loses nothing.
     let mut fragments = Vec::new();
-    if let Ok(dir) = RepoPath::new(config.changelog.fragments.trim_end_matches('/')) {
+    let mut dirs = vec![(
+        config.changelog.fragments.trim_end_matches('/').to_string(),
+        false,
+    )];
+    if dirs[0].0 != ".changeset" {
+        dirs.push((".changeset".to_string(), true));
+    }
+    for (dir, changesets) in dirs {
+        let Ok(dir) = RepoPath::new(dir) else {
+            continue;
+        };
         for file in vcs.list_files(&head, Some(&dir)).await? {
             let name = file
                 .as_str()
@@ -437,7 +525,10 @@ pub async fn plan_with(
                 .next()
                 .unwrap_or_default()
                 .to_string();
-            if name.starts_with('.') || name.eq_ignore_ascii_case("README.md") {
+            if name.starts_with('.')
+                || name.eq_ignore_ascii_case("README.md")
+                || (changesets && !name.ends_with(".md"))
+            {
                 continue;
             }
             let content =
@@ -447,27 +538,44 @@ pub async fn plan_with(
             if named.is_empty() {
                 continue;
             }
-            let entry = kac::parse_fragment(&name, &body, &config.changelog.kinds)
-                .map_err(|e| CoreError::Config(e.to_string()))?;
+            let entry = if changesets {
+                None
+            } else {
+                Some(
+                    kac::parse_fragment(&name, &body, &config.changelog.kinds)
+                        .map_err(|e| CoreError::Config(e.to_string()))?,
+                )
+            };
             for (package, level) in named {
-                let i = *index.get(package.as_str()).ok_or_else(|| {
-                    CoreError::Config(format!(
-                        "changelog fragment {name}: {package:?} is not a [[package]] (known: {})",
-                        config
-                            .packages
-                            .iter()
-                            .map(|p| p.name.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ))
-                })?;
+                let i = index
+                    .get(package.as_str())
+                    .copied()
+                    .or_else(|| by_manifest_name(config, &pkgs, &package))
+                    .ok_or_else(|| {
+                        CoreError::Config(format!(
+                            "{}fragment {file}: {package:?} is not a [[package]] nor a package's manifest name (known: {})",
+                            if changesets { "changeset " } else { "changelog " },
+                            config
+                                .packages
+                                .iter()
+                                .map(|p| p.name.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ))
+                    })?;
+                let entry = match &entry {
+                    Some(e) => e.clone(),
+                    None => changeset_entry(level, &body, &config.changelog.kinds),
+                };
                 let pkg = &mut pkgs[i];
                 pkg.fragment_level = Some(pkg.fragment_level.unwrap_or(BumpLevel::None).max(level));
                 pkg.reasons.push(Reason::Fragment {
                     file: file.to_string(),
                     level,
                 });
-                pkg.entries.push(entry.clone());
+                if !entry.text.is_empty() {
+                    pkg.entries.push(entry);
+                }
             }
             fragments.push(file);
         }
@@ -596,6 +704,127 @@ pub async fn plan_with(
     })
 }
 
+/// The names a crate's manifest inherits from `[workspace.dependencies]`
+/// (`serde.workspace = true`, `serde = { workspace = true }`) in `[dependencies]`,
+/// `[build-dependencies]` and target-specific tables: what it ships with.
+fn inherited_workspace_deps(cargo_toml: &str) -> Vec<String> {
+    let Ok(doc) = cargo_toml.parse::<toml_edit::DocumentMut>() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut scan = |table: Option<&toml_edit::Item>| {
+        let Some(t) = table.and_then(|t| t.as_table_like()) else {
+            return;
+        };
+        for (name, item) in t.iter() {
+            let inherits = item
+                .as_table_like()
+                .and_then(|d| d.get("workspace"))
+                .and_then(|w| w.as_bool())
+                == Some(true);
+            if inherits {
+                out.push(name.to_string());
+            }
+        }
+    };
+    for key in ["dependencies", "build-dependencies"] {
+        scan(doc.get(key));
+    }
+    if let Some(targets) = doc.get("target").and_then(|t| t.as_table_like()) {
+        for (_, target) in targets.iter() {
+            for key in ["dependencies", "build-dependencies"] {
+                scan(target.as_table_like().and_then(|t| t.get(key)));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// `[workspace.dependencies]` of a root Cargo.toml: name → the entry, normalized.
+fn workspace_deps(cargo_toml: &str) -> HashMap<String, String> {
+    let Ok(doc) = cargo_toml.parse::<toml_edit::DocumentMut>() else {
+        return HashMap::new();
+    };
+    let Some(deps) = doc
+        .get("workspace")
+        .and_then(|w| w.get("dependencies"))
+        .and_then(|d| d.as_table_like())
+    else {
+        return HashMap::new();
+    };
+    deps.iter()
+        .map(|(name, item)| {
+            let text = match item.as_value() {
+                Some(v) => v.to_string(),
+                None => item.to_string(),
+            };
+            // Formatting is not a change: compare without whitespace.
+            let normalized: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+            (name.to_string(), normalized)
+        })
+        .collect()
+}
+
+/// Cargo-aware change detection: a crate that inherits a workspace dependency whose
+/// entry changed in the root Cargo.toml since the crate's last release is released
+/// (at least a patch): its published manifest changes with it.
+async fn workspace_dependency_changes(
+    vcs: &dyn Vcs,
+    head: &CommitId,
+    pkgs: &mut [Pkg],
+) -> Result<(), CoreError> {
+    if pkgs.iter().all(|p| p.inherited.is_empty()) {
+        return Ok(());
+    }
+    let root = RepoPath::new("Cargo.toml")?;
+    let read = |commit: CommitId| {
+        let root = root.clone();
+        async move {
+            Ok::<_, CoreError>(
+                vcs.read_file(&commit, &root)
+                    .await?
+                    .map(|b| workspace_deps(&String::from_utf8_lossy(&b)))
+                    .unwrap_or_default(),
+            )
+        }
+    };
+    let now = read(head.clone()).await?;
+    let mut then_by_commit: HashMap<CommitId, HashMap<String, String>> = HashMap::new();
+    for pkg in pkgs.iter_mut() {
+        let Some((_, tag_commit)) = pkg.current_tag.clone() else {
+            continue;
+        };
+        if pkg.inherited.is_empty() {
+            continue;
+        }
+        if !then_by_commit.contains_key(&tag_commit) {
+            let then = read(tag_commit.clone()).await?;
+            then_by_commit.insert(tag_commit.clone(), then);
+        }
+        let then = &then_by_commit[&tag_commit];
+        for dep in &pkg.inherited {
+            let (before, after) = (then.get(dep), now.get(dep));
+            if before != after {
+                if let Some(after) = after {
+                    pkg.commit_level = pkg.commit_level.max(BumpLevel::Patch);
+                    pkg.entries.push(kac::Entry {
+                        kind: "changed".into(),
+                        text: format!("Updated workspace dependency {dep}"),
+                    });
+                    pkg.reasons.push(Reason::WorkspaceDependency {
+                        dependency: dep.clone(),
+                        from: before.cloned().unwrap_or_else(|| "none".into()),
+                        to: after.clone(),
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Where a package's own manifests can be, in its directory (`.` is the root).
 pub(crate) fn own_manifest_candidates(dir: &str) -> Result<Vec<(RepoPath, FileKind)>, CoreError> {
     let dir = dir.trim_end_matches('/');
@@ -697,11 +926,15 @@ fn level_between(current: &Staged, next: &Staged) -> BumpLevel {
 /// Which walked commits (indices) belong to which package.
 fn attribute(pkgs: &[Pkg], commits: &[CommitInfo], base: Option<&CommitId>) -> Vec<Vec<usize>> {
     let words = pkgs.len().div_ceil(64).max(1);
-    let root_index: HashMap<&RepoPath, usize> = pkgs
-        .iter()
-        .enumerate()
-        .filter_map(|(i, p)| p.root.as_ref().map(|r| (r, i)))
-        .collect();
+    // A root can belong to several packages (a followed package, a shared path).
+    let mut root_index: HashMap<&RepoPath, Vec<usize>> = HashMap::new();
+    for (i, p) in pkgs.iter().enumerate() {
+        if let Some(r) = &p.root {
+            for root in std::iter::once(r).chain(&p.extra_roots) {
+                root_index.entry(root).or_default().push(i);
+            }
+        }
+    }
     let whole_repo: Vec<usize> = pkgs
         .iter()
         .enumerate()
@@ -730,8 +963,9 @@ fn attribute(pkgs: &[Pkg], commits: &[CommitInfo], base: Option<&CommitId>) -> V
         }
         let released = |i: usize| m.as_ref().is_some_and(|m| m[i / 64] & (1 << (i % 64)) != 0);
         for r in &c.touched_roots {
-            if let Some(&i) = root_index.get(r) {
-                if !released(i) {
+            for &i in root_index.get(r).into_iter().flatten() {
+                // Once per commit, even when it touched several of the package's roots.
+                if !released(i) && out[i].last() != Some(&ci) {
                     out[i].push(ci);
                 }
             }
@@ -745,11 +979,14 @@ fn attribute(pkgs: &[Pkg], commits: &[CommitInfo], base: Option<&CommitId>) -> V
     out
 }
 
-fn collect_reasons(pkg: &mut Pkg, commits: &[&CommitInfo], kinds: &[String]) {
+fn collect_reasons(pkg: &mut Pkg, commits: &[&CommitInfo], config: &Config) {
+    let kinds = &config.changelog.kinds;
+    let other = config.release.other_changes;
     pkg.reasons.reserve(commits.len());
     pkg.entries.reserve(commits.len());
     for c in commits {
-        if let Some(cc) = ConventionalCommit::parse(&c.message) {
+        let cc = ConventionalCommit::parse(&c.message);
+        if let Some(cc) = &cc {
             if let Some(v) = cc.release_as {
                 if pkg.release_as.is_none() {
                     pkg.release_as = Some((c.id.clone(), v.to_string()));
@@ -759,18 +996,34 @@ fn collect_reasons(pkg: &mut Pkg, commits: &[&CommitInfo], kinds: &[String]) {
                     });
                 }
             }
-            let level = cc.level();
-            if level > BumpLevel::None {
-                pkg.commit_level = pkg.commit_level.max(level);
-                pkg.reasons.push(Reason::Commit {
-                    commit: c.id.clone(),
-                    subject: c.subject().to_string(),
-                    level,
-                });
-            }
-            if let Some(e) = kac::entry_from_conventional(&cc, kinds) {
+            if let Some(e) = kac::entry_from_conventional(cc, kinds) {
                 pkg.entries.push(e);
             }
+        }
+        // A change that asks for no level still counts when `release.other_changes`
+        // says so (release-plz releases every change to a package).
+        let asked = cc.as_ref().map_or(BumpLevel::None, |cc| cc.level());
+        let level = if asked == BumpLevel::None {
+            other
+        } else {
+            asked
+        };
+        if asked == BumpLevel::None
+            && level > BumpLevel::None
+            && kinds.iter().any(|k| k == "changed")
+        {
+            pkg.entries.push(kac::Entry {
+                kind: "changed".into(),
+                text: c.subject().to_string(),
+            });
+        }
+        if level > BumpLevel::None {
+            pkg.commit_level = pkg.commit_level.max(level);
+            pkg.reasons.push(Reason::Commit {
+                commit: c.id.clone(),
+                subject: c.subject().to_string(),
+                level,
+            });
         }
     }
 }
@@ -962,7 +1215,11 @@ fn resolve(config: &Config, pkgs: &mut [Pkg]) -> Result<(), CoreError> {
                     deps::ReqSyntax::Pep440 => xv.to_pep440().map_err(CoreError::Config)?,
                     _ => xv.to_semver(),
                 };
-                if deps::satisfies(r.syntax, &r.requirement, &checked) != Some(false) {
+                let out_of_range =
+                    deps::satisfies(r.syntax, &r.requirement, &checked) == Some(false);
+                if !out_of_range
+                    && config.release.dependents == crate::config::Dependents::OutOfRange
+                {
                     continue;
                 }
                 let already = pkgs[d].reasons.iter().any(|reason| matches!(reason, Reason::Dependency { package, version, .. } if *package == config.packages[x].name && *version == xs));
@@ -1041,6 +1298,8 @@ mod tests {
         c.release.mode = Mode::Independent;
         for (name, path) in packages {
             c.packages.push(PackageConfig {
+                extra_paths: Vec::new(),
+                follows: Vec::new(),
                 name: name.to_string(),
                 path: path.to_string(),
                 tag: "{package}@v{version}".into(),

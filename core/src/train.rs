@@ -587,6 +587,8 @@ mod tests {
         c.release.mode = Mode::Independent;
         for (name, path) in [("api", "packages/api"), ("web", "packages/web")] {
             c.packages.push(PackageConfig {
+                extra_paths: Vec::new(),
+                follows: Vec::new(),
                 name: name.into(),
                 path: path.into(),
                 tag: "{package}@v{version}".into(),
