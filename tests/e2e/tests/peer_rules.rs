@@ -28,8 +28,13 @@ fn workspace(extra_toml: &str) -> Repo {
     r
 }
 
+/// (package, next version) of every package.
+type Nexts = Vec<(String, Option<String>)>;
+/// What ferry planned, and what the peer releases.
+type Outcome = (Nexts, Nexts);
+
 /// (package, next) for every package of `ferry plan --json`.
-fn next_versions(r: &Repo) -> Vec<(String, Option<String>)> {
+fn next_versions(r: &Repo) -> Nexts {
     let doc: serde_json::Value =
         serde_json::from_str(&r.ferry_ok(&["plan", "--json"])).expect("json");
     doc["packages"]
@@ -45,7 +50,7 @@ fn next_versions(r: &Repo) -> Vec<(String, Option<String>)> {
         .collect()
 }
 
-fn want(pairs: &[(&str, Option<&str>)]) -> Vec<(String, Option<String>)> {
+fn want(pairs: &[(&str, Option<&str>)]) -> Nexts {
     pairs
         .iter()
         .map(|(p, v)| (p.to_string(), v.map(String::from)))
@@ -55,10 +60,10 @@ fn want(pairs: &[(&str, Option<&str>)]) -> Vec<(String, Option<String>)> {
 /// One scenario: a history, the configuration, what the peer releases.
 struct Case {
     name: &'static str,
-    run: fn() -> (Vec<(String, Option<String>)>, Vec<(String, Option<String>)>),
+    run: fn() -> Outcome,
 }
 
-fn other_changes_patch() -> (Vec<(String, Option<String>)>, Vec<(String, Option<String>)>) {
+fn other_changes_patch() -> Outcome {
     // release-plz: any change to a package releases it, conventional or not.
     let r = workspace("other_changes = \"patch\"\n");
     r.write("packages/core/index.js", "x\n");
@@ -69,7 +74,7 @@ fn other_changes_patch() -> (Vec<(String, Option<String>)>, Vec<(String, Option<
     )
 }
 
-fn other_changes_default() -> (Vec<(String, Option<String>)>, Vec<(String, Option<String>)>) {
+fn other_changes_default() -> Outcome {
     // release-please: a non-conventional commit releases nothing.
     let r = workspace("");
     r.write("packages/core/index.js", "x\n");
@@ -77,7 +82,7 @@ fn other_changes_default() -> (Vec<(String, Option<String>)>, Vec<(String, Optio
     (next_versions(&r), want(&[("core", None), ("cli", None)]))
 }
 
-fn dependents_always() -> (Vec<(String, Option<String>)>, Vec<(String, Option<String>)>) {
+fn dependents_always() -> Outcome {
     // changesets' updateInternalDependents = "always", release-plz: a dependent is
     // released whenever its dependency is, even inside its requirement.
     let r = workspace("dependents = \"always\"\n");
@@ -89,7 +94,7 @@ fn dependents_always() -> (Vec<(String, Option<String>)>, Vec<(String, Option<St
     )
 }
 
-fn dependents_out_of_range() -> (Vec<(String, Option<String>)>, Vec<(String, Option<String>)>) {
+fn dependents_out_of_range() -> Outcome {
     // The default: 1.0.1 is inside ^1.0.0, so cli need not change.
     let r = workspace("");
     r.write("packages/core/index.js", "x\n");
@@ -100,7 +105,7 @@ fn dependents_out_of_range() -> (Vec<(String, Option<String>)>, Vec<(String, Opt
     )
 }
 
-fn extra_paths() -> (Vec<(String, Option<String>)>, Vec<(String, Option<String>)>) {
+fn extra_paths() -> Outcome {
     // A README outside the package ships with it.
     let r = workspace("");
     let toml = r.read("ferry.toml").replace(
@@ -119,7 +124,7 @@ fn extra_paths() -> (Vec<(String, Option<String>)>, Vec<(String, Option<String>)
     )
 }
 
-fn follows() -> (Vec<(String, Option<String>)>, Vec<(String, Option<String>)>) {
+fn follows() -> Outcome {
     // A CLI released whenever its core is, with core's commits as its reasons.
     let r = workspace("");
     let toml = r.read("ferry.toml").replace(
@@ -138,7 +143,7 @@ fn follows() -> (Vec<(String, Option<String>)>, Vec<(String, Option<String>)>) {
     )
 }
 
-fn changesets() -> (Vec<(String, Option<String>)>, Vec<(String, Option<String>)>) {
+fn changesets() -> Outcome {
     // Pending changesets with any name, naming npm package names.
     let r = workspace("");
     r.write(
@@ -157,7 +162,7 @@ fn changesets() -> (Vec<(String, Option<String>)>, Vec<(String, Option<String>)>
 }
 
 /// Two crates inheriting `serde` from `[workspace.dependencies]`; only `b` uses it.
-fn cargo_workspace_dependency() -> (Vec<(String, Option<String>)>, Vec<(String, Option<String>)>) {
+fn cargo_workspace_dependency() -> Outcome {
     let r = Repo::new();
     r.write(
         "Cargo.toml",
