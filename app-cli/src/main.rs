@@ -4,7 +4,6 @@
 mod cli;
 mod clock;
 mod forge_cmd;
-mod init;
 mod output;
 mod publish_cmd;
 mod release_cmd;

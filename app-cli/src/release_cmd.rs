@@ -648,7 +648,7 @@ pub fn init(opts: &RepoOpts, force: bool) -> anyhow::Result<u8> {
         );
     }
     let rt = runtime()?;
-    let text = rt.block_on(crate::init::starter(&vcs))?;
+    let text = rt.block_on(ferry_core::init::starter(&vcs))?;
     std::fs::write(&target, &text).with_context(|| format!("cannot write {}", target.display()))?;
     crate::note!(
         "wrote {}: review it, then try `ferry plan`",

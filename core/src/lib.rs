@@ -25,6 +25,7 @@ pub mod config;
 pub mod conventional;
 pub mod date;
 pub mod deps;
+pub mod init;
 pub mod keepachangelog;
 pub mod lock;
 pub mod manifest;
