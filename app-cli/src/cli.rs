@@ -61,11 +61,16 @@ pub enum Command {
     MarkBroken(crate::publish_cmd::MarkBrokenArgs),
     /// Show where each target of a release stands.
     Status(crate::publish_cmd::StatusArgs),
-    /// Detect packages and write a commented starter ferry.toml.
+    /// Read the repository (manifests, tags) and write a ferry.toml that plans.
     Init {
         /// Overwrite an existing ferry.toml.
         #[arg(long)]
         force: bool,
+        /// Translate a peer tool's configuration instead: release-please
+        /// (release-please-config.json + .release-please-manifest.json), changesets
+        /// (.changeset/config.json) or release-plz (release-plz.toml).
+        #[arg(long, value_name = "TOOL", value_parser = ["release-please", "changesets", "release-plz"])]
+        from: Option<String>,
     },
     /// Inspect the configuration.
     #[command(subcommand)]
@@ -101,7 +106,9 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             crate::publish_cmd::mark_broken(&cli.repo, args, cli.global.json)
         }
         Command::Status(args) => crate::publish_cmd::status(&cli.repo, args, cli.global.json),
-        Command::Init { force } => crate::release_cmd::init(&cli.repo, force),
+        Command::Init { force, from } => {
+            crate::release_cmd::init(&cli.repo, force, from.as_deref())
+        }
         Command::Config(ConfigCommand::Show) => {
             crate::release_cmd::config_show(&cli.repo, cli.global.json)
         }

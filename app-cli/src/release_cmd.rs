@@ -636,7 +636,7 @@ pub fn config_show(opts: &RepoOpts, json_out: bool) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
-pub fn init(opts: &RepoOpts, force: bool) -> anyhow::Result<u8> {
+pub fn init(opts: &RepoOpts, force: bool, from: Option<&str>) -> anyhow::Result<u8> {
     let dir = opts.repo.clone().unwrap_or_else(|| PathBuf::from("."));
     let vcs = GitVcs::open(&dir)
         .with_context(|| format!("cannot open a git repository at {}", dir.display()))?;
@@ -648,7 +648,17 @@ pub fn init(opts: &RepoOpts, force: bool) -> anyhow::Result<u8> {
         );
     }
     let rt = runtime()?;
-    let text = rt.block_on(ferry_core::init::starter(&vcs))?;
+    let text = match from {
+        None => rt.block_on(ferry_core::init::starter(&vcs))?,
+        Some(name) => {
+            let peer = ferry_core::init::Peer::from_name(name).ok_or_else(|| {
+                UsageError(format!(
+                    "--from {name:?}: expected release-please, changesets or release-plz"
+                ))
+            })?;
+            rt.block_on(ferry_core::init::from_peer(&vcs, peer))?
+        }
+    };
     std::fs::write(&target, &text).with_context(|| format!("cannot write {}", target.display()))?;
     crate::note!(
         "wrote {}: review it, then try `ferry plan`",

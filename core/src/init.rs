@@ -375,6 +375,364 @@ fn render(branch: &str, found: &Discovery, tags: &[TagInfo], has_changelog: bool
     out
 }
 
+/// A peer tool whose configuration `ferry init --from` translates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peer {
+    /// `release-please-config.json` + `.release-please-manifest.json`.
+    ReleasePlease,
+    /// `.changeset/config.json` (pending `.changeset/*.md` are read as fragments).
+    Changesets,
+    /// `release-plz.toml`.
+    ReleasePlz,
+}
+
+impl Peer {
+    /// Parse `--from`'s value.
+    pub fn from_name(name: &str) -> Option<Peer> {
+        match name {
+            "release-please" => Some(Peer::ReleasePlease),
+            "changesets" => Some(Peer::Changesets),
+            "release-plz" => Some(Peer::ReleasePlz),
+            _ => None,
+        }
+    }
+}
+
+/// One `[[package]]` of a translated configuration.
+struct Translated {
+    name: String,
+    dir: String,
+    tag: String,
+    semver_checks: bool,
+    note: Option<String>,
+}
+
+async fn read_text(
+    vcs: &dyn Vcs,
+    head: &CommitId,
+    path: &str,
+) -> Result<Option<String>, CoreError> {
+    Ok(vcs
+        .read_file(head, &RepoPath::new(path)?)
+        .await?
+        .map(|b| String::from_utf8_lossy(&b).into_owned()))
+}
+
+fn json_file(path: &str, text: &str) -> Result<serde_json::Value, CoreError> {
+    serde_json::from_str(text)
+        .map_err(|e| CoreError::Config(format!("{path}: not valid JSON: {e}")))
+}
+
+/// `ferry init --from <peer>`: the equivalent `ferry.toml` of a peer's configuration.
+pub async fn from_peer(vcs: &dyn Vcs, peer: Peer) -> Result<String, CoreError> {
+    let head = vcs.head().await.map_err(|e| {
+        CoreError::Repository(format!(
+            "{e}: commit the repository first, then run `ferry init`"
+        ))
+    })?;
+    let branch = vcs.current_branch().await?.unwrap_or_else(|| "main".into());
+    let found = discover(vcs, &head).await?;
+    let mut release: Vec<String> = vec![
+        format!("branch = {branch:?}"),
+        "mode = \"independent\"".into(),
+    ];
+    let mut groups: Vec<(String, &'static str, Vec<String>)> = Vec::new();
+    let mut packages: Vec<Translated> = Vec::new();
+    let source;
+    match peer {
+        Peer::ReleasePlease => {
+            source = "release-please-config.json and .release-please-manifest.json";
+            let path = "release-please-config.json";
+            let text = read_text(vcs, &head, path).await?.ok_or_else(|| {
+                CoreError::Config(format!(
+                    "--from release-please: {path} does not exist at HEAD"
+                ))
+            })?;
+            let cfg = json_file(path, &text)?;
+            let manifest_path = ".release-please-manifest.json";
+            let versions = match read_text(vcs, &head, manifest_path).await? {
+                Some(t) => json_file(manifest_path, &t)?,
+                None => serde_json::Value::Null,
+            };
+            let entries = cfg
+                .get("packages")
+                .and_then(|p| p.as_object())
+                .filter(|p| !p.is_empty())
+                .ok_or_else(|| {
+                    CoreError::Config(format!("{path}: no \"packages\" object (expected {{\"packages\": {{\"path\": {{…}}}}}})"))
+                })?;
+            let top_bool = |key: &str, default: bool| {
+                cfg.get(key).and_then(|v| v.as_bool()).unwrap_or(default)
+            };
+            if top_bool("bump-minor-pre-major", false)
+                || top_bool("bump-patch-for-minor-pre-major", false)
+            {
+                release.push("zero_major_is_unstable = true   # bump-minor-pre-major / bump-patch-for-minor-pre-major".into());
+            } else {
+                release.push("zero_major_is_unstable = false  # release-please bumps majors before 1.0 unless bump-minor-pre-major".into());
+            }
+            for (dir, pkg) in entries {
+                let get_str = |key: &str| pkg.get(key).and_then(|v| v.as_str()).map(str::to_string);
+                let get_bool = |key: &str, default: bool| {
+                    pkg.get(key)
+                        .and_then(|v| v.as_bool())
+                        .unwrap_or_else(|| top_bool(key, default))
+                };
+                let dir = if dir.is_empty() {
+                    ".".to_string()
+                } else {
+                    dir.trim_end_matches('/').to_string()
+                };
+                let discovered = found.packages.iter().find(|p| p.dir == dir);
+                let package_name = get_str("package-name")
+                    .or_else(|| discovered.map(|p| p.name.clone()))
+                    .unwrap_or_else(|| dir.rsplit('/').next().unwrap_or(&dir).to_string());
+                // release-please's component: explicit, else the package name without
+                // its npm scope.
+                let component = get_str("component").unwrap_or_else(|| {
+                    package_name
+                        .rsplit_once('/')
+                        .filter(|_| package_name.starts_with('@'))
+                        .map_or(package_name.clone(), |(_, n)| n.to_string())
+                });
+                let sep = pkg
+                    .get("tag-separator")
+                    .or_else(|| cfg.get("tag-separator"))
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("-")
+                    .to_string();
+                let v = if get_bool("include-v-in-tag", true) {
+                    "v"
+                } else {
+                    ""
+                };
+                let tag = if get_bool("include-component-in-tag", true) {
+                    format!("{{package}}{sep}{v}{{version}}")
+                } else {
+                    format!("{v}{{version}}")
+                };
+                let version = versions.get(&dir).and_then(|v| v.as_str());
+                packages.push(Translated {
+                    name: component,
+                    dir,
+                    tag,
+                    semver_checks: false,
+                    note: version.map(|v| format!("released {v} (.release-please-manifest.json)")),
+                });
+            }
+            for plugin in cfg
+                .get("plugins")
+                .and_then(|p| p.as_array())
+                .into_iter()
+                .flatten()
+            {
+                if plugin.get("type").and_then(|t| t.as_str()) == Some("linked-versions") {
+                    let name = plugin
+                        .get("groupName")
+                        .and_then(|g| g.as_str())
+                        .unwrap_or("linked")
+                        .to_string();
+                    let members = plugin
+                        .get("components")
+                        .and_then(|c| c.as_array())
+                        .map(|c| {
+                            c.iter()
+                                .filter_map(|m| m.as_str().map(String::from))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    groups.push((name, "linked", members));
+                }
+            }
+        }
+        Peer::Changesets => {
+            source = ".changeset/config.json";
+            let path = ".changeset/config.json";
+            let text = read_text(vcs, &head, path).await?.ok_or_else(|| {
+                CoreError::Config(format!("--from changesets: {path} does not exist at HEAD"))
+            })?;
+            let cfg = json_file(path, &text)?;
+            if let Some(base) = cfg.get("baseBranch").and_then(|b| b.as_str()) {
+                release[0] = format!("branch = {base:?}   # baseBranch");
+            }
+            if cfg.get("updateInternalDependents").and_then(|u| u.as_str()) == Some("always") {
+                release.push("dependents = \"always\"   # updateInternalDependents".into());
+            }
+            let ignored: Vec<&str> = cfg
+                .get("ignore")
+                .and_then(|i| i.as_array())
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str())
+                .collect();
+            for p in found
+                .packages
+                .iter()
+                .filter(|p| !ignored.contains(&p.name.as_str()))
+            {
+                packages.push(Translated {
+                    name: p.name.clone(),
+                    dir: p.dir.clone(),
+                    tag: "{package}@{version}".into(),
+                    semver_checks: false,
+                    note: p
+                        .version
+                        .as_ref()
+                        .map(|v| format!("{} holds {v}", p.manifest)),
+                });
+            }
+            for (key, kind) in [("fixed", "fixed"), ("linked", "linked")] {
+                for (i, set) in cfg
+                    .get(key)
+                    .and_then(|f| f.as_array())
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                {
+                    let members: Vec<String> = set
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|m| m.as_str().map(String::from))
+                        .collect();
+                    groups.push((format!("{key}-{}", i + 1), kind, members));
+                }
+            }
+        }
+        Peer::ReleasePlz => {
+            source = "release-plz.toml";
+            let path = "release-plz.toml";
+            let text = match read_text(vcs, &head, path).await? {
+                Some(t) => t,
+                None => read_text(vcs, &head, ".release-plz.toml").await?.ok_or_else(|| {
+                    CoreError::Config("--from release-plz: neither release-plz.toml nor .release-plz.toml exists at HEAD".into())
+                })?,
+            };
+            let doc = text
+                .parse::<toml_edit::DocumentMut>()
+                .map_err(|e| CoreError::Config(format!("{path}: not valid TOML: {e}")))?;
+            let ws = doc.get("workspace");
+            let ws_str = |key: &str| {
+                ws.and_then(|w| w.get(key))
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string)
+            };
+            let ws_bool = |key: &str, default: bool| {
+                ws.and_then(|w| w.get(key))
+                    .and_then(|v| v.as_bool())
+                    .unwrap_or(default)
+            };
+            release.push(
+                "other_changes = \"patch\"   # release-plz releases every change to a crate".into(),
+            );
+            release.push("dependents = \"always\"".into());
+            let crates: Vec<&Found> = found
+                .packages
+                .iter()
+                .filter(|p| p.kind == FileKind::Cargo)
+                .collect();
+            let default_tag = if crates.len() == 1 {
+                "v{{ version }}"
+            } else {
+                "{{ package }}-v{{ version }}"
+            };
+            let translate = |t: &str| {
+                t.replace("{{ package }}", "{package}")
+                    .replace("{{package}}", "{package}")
+                    .replace("{{ version }}", "{version}")
+                    .replace("{{version}}", "{version}")
+            };
+            let per_package: Vec<&toml_edit::Table> = doc
+                .get("package")
+                .and_then(|p| p.as_array_of_tables())
+                .map(|a| a.iter().collect())
+                .unwrap_or_default();
+            for c in crates {
+                let own = per_package
+                    .iter()
+                    .find(|t| t.get("name").and_then(|n| n.as_str()) == Some(c.name.as_str()));
+                let own_bool = |key: &str| own.and_then(|t| t.get(key)).and_then(|v| v.as_bool());
+                if own_bool("release") == Some(false)
+                    || (own_bool("release").is_none() && !ws_bool("release", true))
+                {
+                    continue;
+                }
+                let tag = own
+                    .and_then(|t| t.get("git_tag_name"))
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string)
+                    .or_else(|| ws_str("git_tag_name"))
+                    .unwrap_or_else(|| default_tag.to_string());
+                packages.push(Translated {
+                    name: c.name.clone(),
+                    dir: c.dir.clone(),
+                    tag: translate(&tag),
+                    semver_checks: own_bool("semver_check")
+                        .unwrap_or_else(|| ws_bool("semver_check", true)),
+                    note: c
+                        .version
+                        .as_ref()
+                        .map(|v| format!("{} holds {v}", c.manifest)),
+                });
+            }
+        }
+    }
+    if packages.is_empty() {
+        return Err(CoreError::Config(format!(
+            "--from: {source} names no package ferry can release"
+        )));
+    }
+    let mut out = format!(
+        "# ferry.toml — written by `ferry init --from` from {source};\n# every key is documented in docs/configuration.md\n\n[release]\n"
+    );
+    for line in &release {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.push_str("\n[changelog]\npath = \"CHANGELOG.md\"\n\n");
+    for p in &packages {
+        out.push_str(&format!(
+            "[[package]]\nname = {:?}\npath = {:?}\ntag = {:?}\n",
+            p.name, p.dir, p.tag
+        ));
+        if p.semver_checks {
+            out.push_str("semver_checks = true\n");
+        }
+        if let Some(note) = &p.note {
+            out.push_str(&format!("# {note}\n"));
+        }
+        out.push('\n');
+    }
+    for (name, kind, members) in &groups {
+        // Members are named by manifest name in changesets, by component in
+        // release-please: map both to the [[package]] names written above.
+        let names: Vec<String> = members
+            .iter()
+            .filter_map(|m| {
+                packages
+                    .iter()
+                    .find(|p| &p.name == m)
+                    .map(|p| p.name.clone())
+                    .or_else(|| {
+                        found
+                            .packages
+                            .iter()
+                            .find(|f| &f.name == m)
+                            .and_then(|f| packages.iter().find(|p| p.dir == f.dir))
+                            .map(|p| p.name.clone())
+                    })
+            })
+            .collect();
+        if names.len() < 2 {
+            continue;
+        }
+        out.push_str(&format!(
+            "[[group]]\nname = {name:?}\nkind = {kind:?}\npackages = {names:?}\n\n"
+        ));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

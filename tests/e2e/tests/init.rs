@@ -5,6 +5,17 @@ mod common;
 
 use common::Repo;
 
+/// The plan of one package of a plan document.
+fn package(doc: &serde_json::Value, name: &str) -> serde_json::Value {
+    doc["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .find(|p| p["package"] == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("no package {name}: {doc:#}"))
+}
+
 fn init_and_plan(r: &Repo) -> (String, serde_json::Value) {
     r.ferry_ok(&["init"]);
     let toml = r.read("ferry.toml");
@@ -149,4 +160,191 @@ fn a_python_monorepo_with_one_version_stays_lockstep() {
     );
     assert_eq!(doc["release"]["current"], "1.4.0", "{doc:#}");
     assert_eq!(doc["release"]["next"], "1.5.0", "{doc:#}");
+}
+
+/// Two npm packages, tagged and configured for a peer tool by the caller.
+fn npm_pair(r: &Repo) {
+    r.write(
+        "package.json",
+        "{\n  \"name\": \"root\",\n  \"private\": true,\n  \"workspaces\": [\"packages/*\"]\n}\n",
+    );
+    r.write(
+        "packages/core/package.json",
+        "{\n  \"name\": \"@acme/core\",\n  \"version\": \"1.3.0\"\n}\n",
+    );
+    r.write(
+        "packages/cli/package.json",
+        "{\n  \"name\": \"@acme/cli\",\n  \"version\": \"0.4.1\",\n  \"dependencies\": {\n    \"@acme/core\": \"^1.3.0\"\n  }\n}\n",
+    );
+}
+
+#[test]
+fn from_release_please_keeps_components_tags_and_versions() {
+    let r = Repo::new();
+    npm_pair(&r);
+    // As in release-please's manifest-releaser docs.
+    r.write(
+        "release-please-config.json",
+        r#"{
+  "$schema": "https://raw.githubusercontent.com/googleapis/release-please/main/schemas/config.json",
+  "release-type": "node",
+  "bump-minor-pre-major": true,
+  "bump-patch-for-minor-pre-major": true,
+  "packages": {
+    "packages/core": { "package-name": "@acme/core" },
+    "packages/cli": { "component": "cli" }
+  },
+  "plugins": ["node-workspace", { "type": "linked-versions", "groupName": "acme", "components": ["core", "cli"] }]
+}
+"#,
+    );
+    r.write(
+        ".release-please-manifest.json",
+        "{\n  \"packages/core\": \"1.3.0\",\n  \"packages/cli\": \"0.4.1\"\n}\n",
+    );
+    r.commit_all("chore: release main");
+    r.git(&["tag", "core-v1.3.0"]);
+    r.git(&["tag", "cli-v0.4.1"]);
+    r.write("packages/core/index.js", "x\n");
+    r.commit_all("fix(core): retry");
+    r.ferry_ok(&["init", "--from", "release-please"]);
+    let toml = r.read("ferry.toml");
+    for needle in [
+        "name = \"core\"\npath = \"packages/core\"\ntag = \"{package}-v{version}\"",
+        "name = \"cli\"\npath = \"packages/cli\"",
+        "zero_major_is_unstable = true",
+        "kind = \"linked\"\npackages = [\"core\", \"cli\"]",
+    ] {
+        assert!(toml.contains(needle), "{needle}:\n{toml}");
+    }
+    r.commit_all("chore: ferry");
+    let doc: serde_json::Value =
+        serde_json::from_str(&r.ferry_ok(&["plan", "--json"])).expect("json");
+    assert_eq!(package(&doc, "core")["current"], "1.3.0", "{doc:#}");
+    assert_eq!(package(&doc, "core")["next"], "1.3.1", "{doc:#}");
+    assert_eq!(
+        package(&doc, "cli")["next"],
+        serde_json::Value::Null,
+        "{doc:#}"
+    );
+}
+
+#[test]
+fn from_changesets_keeps_groups_ignores_and_pending_changesets() {
+    let r = Repo::new();
+    npm_pair(&r);
+    r.write(
+        ".changeset/config.json",
+        r#"{
+  "$schema": "https://unpkg.com/@changesets/config@3.0.0/schema.json",
+  "changelog": "@changesets/cli/changelog",
+  "commit": false,
+  "fixed": [],
+  "linked": [["@acme/core", "@acme/cli"]],
+  "access": "restricted",
+  "baseBranch": "main",
+  "updateInternalDependents": "always",
+  "ignore": []
+}
+"#,
+    );
+    r.commit_all("chore: import");
+    r.git(&["tag", "@acme/core@1.3.0"]);
+    r.git(&["tag", "@acme/cli@0.4.1"]);
+    r.write(
+        ".changeset/odd-lions-sing.md",
+        "---\n\"@acme/core\": minor\n---\n\nStreaming API\n",
+    );
+    r.commit_all("docs: changeset");
+    r.ferry_ok(&["init", "--from", "changesets"]);
+    let toml = r.read("ferry.toml");
+    for needle in [
+        "dependents = \"always\"",
+        "tag = \"{package}@{version}\"",
+        "kind = \"linked\"",
+    ] {
+        assert!(toml.contains(needle), "{needle}:\n{toml}");
+    }
+    r.commit_all("chore: ferry");
+    let doc: serde_json::Value =
+        serde_json::from_str(&r.ferry_ok(&["plan", "--json"])).expect("json");
+    let by = |n: &str| {
+        doc["packages"]
+            .as_array()
+            .expect("packages")
+            .iter()
+            .find(|p| p["package"] == n)
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        by("@acme/core")["next"],
+        "1.4.0",
+        "the pending changeset: {doc:#}"
+    );
+    assert_eq!(
+        by("@acme/cli")["next"],
+        "1.4.0",
+        "linked to core, and a dependent released always: {doc:#}"
+    );
+}
+
+#[test]
+fn from_release_plz_keeps_tag_names_and_skips_unreleased_crates() {
+    let r = Repo::new();
+    r.write(
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"crates/*\"]\nresolver = \"2\"\n",
+    );
+    for (name, version) in [
+        ("engine", "0.7.2"),
+        ("engine-macros", "0.7.0"),
+        ("bench", "0.1.0"),
+    ] {
+        r.write(
+            &format!("crates/{name}/Cargo.toml"),
+            &format!("[package]\nname = \"{name}\"\nversion = \"{version}\"\nedition = \"2021\"\n"),
+        );
+    }
+    r.write(
+        "release-plz.toml",
+        "[workspace]\ngit_tag_name = \"{{ package }}@{{ version }}\"\nsemver_check = false\n\n[[package]]\nname = \"bench\"\nrelease = false\n",
+    );
+    r.commit_all("chore: import");
+    r.git(&["tag", "engine@0.7.2"]);
+    r.git(&["tag", "engine-macros@0.7.0"]);
+    r.write("crates/engine/README.md", "docs\n");
+    r.commit_all("Document the engine");
+    r.ferry_ok(&["init", "--from", "release-plz"]);
+    let toml = r.read("ferry.toml");
+    assert!(toml.contains("tag = \"{package}@{version}\""), "{toml}");
+    assert!(
+        !toml.contains("name = \"bench\""),
+        "release = false: {toml}"
+    );
+    assert!(toml.contains("other_changes = \"patch\""), "{toml}");
+    r.commit_all("chore: ferry");
+    let doc: serde_json::Value =
+        serde_json::from_str(&r.ferry_ok(&["plan", "--json"])).expect("json");
+    assert_eq!(
+        package(&doc, "engine")["next"],
+        "0.7.3",
+        "release-plz releases a non-conventional change: {doc:#}"
+    );
+    assert_eq!(
+        package(&doc, "engine-macros")["next"],
+        serde_json::Value::Null
+    );
+}
+
+#[test]
+fn from_a_peer_whose_files_are_missing_is_refused() {
+    let r = Repo::new();
+    npm_pair(&r);
+    r.commit_all("chore: import");
+    let err = r.ferry_fails_untouched(&["init", "--from", "release-please"]);
+    assert!(
+        err.contains("release-please-config.json does not exist"),
+        "{err}"
+    );
 }
