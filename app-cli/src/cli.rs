@@ -75,7 +75,7 @@ pub enum Command {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
-    /// Version algebra: bump, convert, describe, compare, sort, validate.
+    /// Version algebra: bump, convert, describe, compare, sort, validate, resolve.
     #[command(subcommand)]
     Version(crate::version_cmd::VersionCommand),
     /// Print a shell completion script on stdout.
@@ -96,7 +96,7 @@ pub enum ConfigCommand {
 /// Run the parsed command; returns the exit code.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
-        Command::Version(cmd) => crate::version_cmd::run(cmd, cli.global.json),
+        Command::Version(cmd) => crate::version_cmd::run(cmd, &cli.repo, cli.global.json),
         Command::Plan(args) => crate::release_cmd::plan(&cli.repo, args, cli.global.json),
         Command::Release(args) => crate::release_cmd::release(&cli.repo, args, cli.global.json),
         Command::Train => crate::forge_cmd::train(&cli.repo, cli.global.json),

@@ -123,6 +123,17 @@ pub enum VersionCommand {
         #[command(flatten)]
         scheme: SchemeOpt,
     },
+    /// The newest release a designator names, skipping releases marked broken (Enso's
+    /// launcher rule): `latest`, `stable` (or `latest-stable`), `rc`, `nightly`, a
+    /// series `X.Y`, or an exact version. Reads the repository's tags
+    /// (`release.tags[0]`) and the broken marks in `[storage]`.
+    #[command(
+        after_help = "Examples:\n  ferry version resolve latest-stable\n  ferry version resolve 2.11          # newest 2.11.N, else its newest pre-release\n  ferry version resolve nightly --json"
+    )]
+    Resolve {
+        /// The designator.
+        designator: String,
+    },
     /// Check that a version is valid under the scheme.
     Validate {
         /// The version.
@@ -150,8 +161,37 @@ fn emit(json_out: bool, value: serde_json::Value, plain: &str) {
     }
 }
 
-pub fn run(cmd: VersionCommand, json_out: bool) -> anyhow::Result<u8> {
+pub fn run(
+    cmd: VersionCommand,
+    repo: &crate::release_cmd::RepoOpts,
+    json_out: bool,
+) -> anyhow::Result<u8> {
     match cmd {
+        VersionCommand::Resolve { designator } => {
+            let ctx = crate::release_cmd::open_context(repo)?;
+            let config = &ctx.loaded.config;
+            let store = crate::publish_cmd::open_storage(config, &ctx.root)?;
+            let resolved = crate::release_cmd::runtime()?.block_on(
+                ferry_core::resolve::resolve(&ctx.vcs, store.as_ref(), config, &designator),
+            )?;
+            for (release, why) in &resolved.skipped_broken {
+                crate::note!(
+                    "skipped {} ({}): marked broken: {why}",
+                    release.version,
+                    release.tag
+                );
+            }
+            let skipped: Vec<_> = resolved
+                .skipped_broken
+                .iter()
+                .map(|(r, why)| json!({"version": r.version, "tag": r.tag, "reason": why}))
+                .collect();
+            emit(
+                json_out,
+                json!({"designator": resolved.designator, "version": resolved.release.version, "tag": resolved.release.tag, "skipped_broken": skipped}),
+                &resolved.release.version,
+            );
+        }
         VersionCommand::Bump {
             current,
             what,

@@ -32,6 +32,7 @@ pub mod manifest;
 pub mod plan;
 pub mod publish;
 pub mod release;
+pub mod resolve;
 pub mod tagged;
 pub mod template;
 pub mod train;

@@ -598,3 +598,57 @@ fn a_target_removed_from_the_configuration_does_not_keep_a_release_partial() {
     let out = publish(&r, &[("FERRY_E2E_ABSENT_TOKEN", "t0ken")]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
+
+#[test]
+fn version_resolve_names_the_newest_release_that_is_not_broken() {
+    let r = Repo::new();
+    r.write(
+        "ferry.toml",
+        "[release]\ntags = [\"{version}\"]\nscheme = \"calver\"\n\n[storage]\nkind = \"fs\"\npath = \"../storage\"\n\n[[target]]\nname = \"engine\"\nkind = \"storage\"\npackage = \"enso-engine\"\nfiles = [\"engine-{version}.txt\"]\n",
+    );
+    for (i, v) in ["2026.1.1", "2026.2.1", "2026.2.2", "2026.3.1-rc.1"]
+        .iter()
+        .enumerate()
+    {
+        r.write(&format!("engine-{v}.txt"), &format!("engine {i}\n"));
+        r.commit_all(&format!("chore: build {v}"));
+        r.git(&["tag", v]);
+    }
+    r.git(&["tag", "2026.4.1-nightly.2026.4.2"]);
+    r.ferry_ok(&["publish", "2026.2.2"]);
+    r.ferry_ok(&["mark-broken", "2026.2.2", "--reason", "corrupts projects"]);
+    let resolve = |d: &str| {
+        let doc: serde_json::Value =
+            serde_json::from_str(&r.ferry_ok(&["version", "resolve", d, "--json"]))
+                .unwrap_or_else(|e| panic!("{d}: {e}"));
+        doc
+    };
+    let doc = resolve("latest-stable");
+    assert_eq!(doc["version"], "2026.2.1", "{doc}");
+    assert_eq!(doc["skipped_broken"][0]["version"], "2026.2.2", "{doc}");
+    assert_eq!(
+        doc["skipped_broken"][0]["reason"], "corrupts projects",
+        "{doc}"
+    );
+    assert_eq!(resolve("latest")["version"], "2026.3.1-rc.1");
+    assert_eq!(resolve("2026.2")["tag"], "2026.2.1");
+    assert_eq!(resolve("nightly")["version"], "2026.4.1-nightly.2026.4.2");
+    assert_eq!(
+        r.ferry_ok(&["version", "resolve", "2026.1"]).trim(),
+        "2026.1.1"
+    );
+    let out = r.ferry(&["version", "resolve", "2026.2.2"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("marked broken: 2026.2.2 (corrupts projects)"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = r.ferry(&["version", "resolve", "newest"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        text(&out.stderr).contains("expected latest, stable"),
+        "{}",
+        text(&out.stderr)
+    );
+}
