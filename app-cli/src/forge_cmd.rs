@@ -3,53 +3,13 @@
 
 use crate::exit;
 use crate::release_cmd::RepoOpts;
-use anyhow::{bail, Context};
-use ferry_core::config::{Config, ForgeKind};
 use ferry_core::train::{self, TrainOutcome};
-use ferry_ports::Forge;
-use std::sync::Arc;
-
-/// The configured forge, with its token from the environment (never from argv).
-pub fn open_forge(config: &Config) -> anyhow::Result<Arc<dyn Forge>> {
-    let fc = &config.forge;
-    let token = std::env::var(&fc.token_env)
-        .ok()
-        .filter(|t| !t.trim().is_empty())
-        .with_context(|| format!("{} is not set: the forge token is read from the environment variable named by forge.token_env", fc.token_env))?;
-    let token = secrecy::SecretString::from(token.trim().to_string());
-    let project = fc
-        .project
-        .clone()
-        .context("forge.project is not set (GitHub: owner/repo; GitLab: group/project)")?;
-    match fc.kind {
-        ForgeKind::None => {
-            bail!("no forge configured: set [forge] kind = \"github\" or \"gitlab\"")
-        }
-        ForgeKind::Github => {
-            let (owner, repo) = project
-                .split_once('/')
-                .context("forge.project for GitHub is owner/repo")?;
-            let mut cfg = ferry_github::GitHubConfig::new(owner, repo, token);
-            if let Some(base) = &fc.base_url {
-                cfg = cfg.with_base_url(base.clone());
-            }
-            Ok(Arc::new(ferry_github::GitHubForge::new(cfg)?))
-        }
-        ForgeKind::Gitlab => {
-            let mut cfg = ferry_gitlab::GitLabConfig::new(project, token);
-            if let Some(base) = &fc.base_url {
-                cfg = cfg.with_base_url(base.clone());
-            }
-            Ok(Arc::new(ferry_gitlab::GitLabForge::new(cfg)?))
-        }
-    }
-}
 
 pub fn train(opts: &RepoOpts, json_out: bool) -> anyhow::Result<u8> {
     let ctx = crate::release_cmd::open_context(opts)?;
     let rt = crate::release_cmd::runtime()?;
     let _inside = rt.enter();
-    let forge = open_forge(&ctx.loaded.config)?;
+    let forge = ferry_wiring::adapters::open_forge(&ctx.loaded.config)?;
     let (year, date) = crate::clock::today();
     let outcome = rt.block_on(train::train(
         &ctx.vcs,
@@ -88,7 +48,7 @@ pub fn tag(opts: &RepoOpts, json_out: bool) -> anyhow::Result<u8> {
     let ctx = crate::release_cmd::open_context(opts)?;
     let rt = crate::release_cmd::runtime()?;
     let _inside = rt.enter();
-    let forge = open_forge(&ctx.loaded.config)?;
+    let forge = ferry_wiring::adapters::open_forge(&ctx.loaded.config)?;
     let outcome = rt.block_on(train::tag(&ctx.vcs, forge.as_ref(), &ctx.loaded.config))?;
     if json_out {
         crate::outln!(

@@ -7,7 +7,6 @@ mod forge_cmd;
 mod output;
 mod publish_cmd;
 mod release_cmd;
-mod settings;
 mod version_cmd;
 
 use clap::Parser;

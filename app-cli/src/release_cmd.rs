@@ -5,13 +5,13 @@
 
 use crate::exit;
 use crate::output::UsageError;
-use crate::settings;
 use anyhow::{bail, Context};
 use clap::Args;
 use ferry_core::release::{self, ReleaseInput, ReleasePlan};
 use ferry_core::version::scheme::BumpRequest;
 use ferry_git::GitVcs;
 use ferry_ports::{PushRequest, Vcs};
+use ferry_wiring::settings;
 use serde_json::json;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -58,11 +58,7 @@ pub struct ReleaseArgs {
     pub plan: Option<PathBuf>,
 }
 
-pub struct Context_ {
-    pub vcs: GitVcs,
-    pub root: PathBuf,
-    pub loaded: settings::Loaded,
-}
+pub type Context_ = ferry_wiring::Context;
 
 /// Open the repository and load its configuration.
 pub fn open_context(opts: &RepoOpts) -> anyhow::Result<Context_> {
@@ -71,11 +67,7 @@ pub fn open_context(opts: &RepoOpts) -> anyhow::Result<Context_> {
 
 fn open(opts: &RepoOpts) -> anyhow::Result<Context_> {
     let dir = opts.repo.clone().unwrap_or_else(|| PathBuf::from("."));
-    let vcs = GitVcs::open(&dir)
-        .with_context(|| format!("cannot open a git repository at {}", dir.display()))?;
-    let root = vcs.workdir().to_path_buf();
-    let loaded = settings::load(&root, opts.config.as_deref(), &opts.sets)?;
-    Ok(Context_ { vcs, root, loaded })
+    ferry_wiring::open(&dir, opts.config.as_deref(), &opts.sets)
 }
 
 fn parse_what(what: &[String]) -> anyhow::Result<Option<BumpRequest>> {
@@ -564,7 +556,7 @@ fn gate(rt: &tokio::runtime::Runtime, ctx: &Context_, plan: &ReleasePlan) -> any
         && (config.forge.status_gate || config.forge.milestone_gate)
     {
         let _inside = rt.enter();
-        let forge = crate::forge_cmd::open_forge(config)?;
+        let forge = ferry_wiring::adapters::open_forge(config)?;
         let versions: Vec<String> = if plan.packages.is_empty() {
             vec![plan.next.clone()]
         } else {

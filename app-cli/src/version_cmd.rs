@@ -170,7 +170,7 @@ pub fn run(
         VersionCommand::Resolve { designator } => {
             let ctx = crate::release_cmd::open_context(repo)?;
             let config = &ctx.loaded.config;
-            let store = crate::publish_cmd::open_storage(config, &ctx.root)?;
+            let store = ferry_wiring::adapters::open_storage(config, &ctx.root)?;
             let resolved = crate::release_cmd::runtime()?.block_on(
                 ferry_core::resolve::resolve(&ctx.vcs, store.as_ref(), config, &designator),
             )?;

@@ -452,6 +452,67 @@ pub fn check_promotion(
     }
 }
 
+/// The targets one run publishes: the release's own targets (a package tag names its
+/// package's), in the channel asked for — `test` and unchannelled targets normally,
+/// `official` ones when promoting, which needs every `test` target of the release
+/// done in `record` — narrowed to `only` when given (each must be a `[[target]]`).
+pub fn choose_targets<'c>(
+    config: &'c crate::config::Config,
+    mine: &[&'c crate::config::TargetConfig],
+    record: Option<&ReleaseRecord>,
+    promote: bool,
+    only: &[String],
+) -> Result<Vec<&'c crate::config::TargetConfig>, CoreError> {
+    use crate::config::Channel;
+    if config.targets.is_empty() {
+        return Err(CoreError::Config(
+            "no [[target]] in the configuration: nothing to publish (see docs/configuration.md)"
+                .into(),
+        ));
+    }
+    for o in only {
+        if !config.targets.iter().any(|t| &t.name == o) {
+            return Err(CoreError::Config(format!(
+                "--target {o:?} is not a [[target]]"
+            )));
+        }
+    }
+    if promote {
+        let tests: Vec<String> = config
+            .targets
+            .iter()
+            .filter(|t| t.channel == Channel::Test)
+            .map(|t| t.name.clone())
+            .collect();
+        check_promotion(record, &tests)?;
+    }
+    Ok(mine
+        .iter()
+        .copied()
+        .filter(|t| (t.channel == Channel::Official) == promote)
+        .filter(|t| only.is_empty() || only.contains(&t.name))
+        .collect())
+}
+
+/// Only a release that went out can be marked broken: a target done in the ledger,
+/// or a release entry on the forge. Checked before anything is written.
+pub fn check_published(
+    release: &str,
+    record: Option<&ReleaseRecord>,
+    on_forge: bool,
+    has_forge: bool,
+) -> Result<(), CoreError> {
+    let published =
+        record.is_some_and(|r| r.targets.values().any(|t| t.state == TargetState::Done));
+    if published || on_forge {
+        return Ok(());
+    }
+    Err(CoreError::Repository(format!(
+        "{release} was never published: no target is done in the ledger{}; nothing was marked (to withdraw a release, publish it first; to skip a version, just release the next one)",
+        if has_forge { " and the forge has no release entry for it" } else { "" }
+    )))
+}
+
 /// Mark a release broken: never deleted, the mark kept in the ledger and in a
 /// `releases/<release>/broken` object beside it (Enso).
 pub async fn mark_broken(

@@ -9,13 +9,20 @@ use figment::Figment;
 use std::path::{Path, PathBuf};
 
 /// The merged configuration and where it came from.
+#[derive(Debug)]
 pub struct Loaded {
+    /// The configuration, validated.
     pub config: Config,
+    /// The layers it was merged from (for `config show`).
     pub figment: Figment,
+    /// The configuration file.
     pub file: PathBuf,
+    /// Whether that file exists.
     pub file_exists: bool,
 }
 
+/// Load the configuration of the repository at `root`: defaults < `file` (default
+/// `ferry.toml` at the root) < `FERRY_<SECTION>__<KEY>` variables < `sets`.
 pub fn load(root: &Path, file: Option<&Path>, sets: &[String]) -> anyhow::Result<Loaded> {
     let path = file
         .map(Path::to_path_buf)
