@@ -1,7 +1,7 @@
 //! The `Forge` port: GitHub, GitLab and their kin — change requests, release entries,
-//! assets, milestones, commit statuses.
+//! assets, milestones, commit statuses, comments, users' permissions.
 
-use crate::error::PortResult;
+use crate::error::{PortError, PortResult};
 use crate::types::{CommitId, Sha256Digest, TagName};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -263,6 +263,37 @@ pub enum CommitStatus {
     Unknown,
 }
 
+/// What a user may do in the repository: GitHub's repository roles, onto which other
+/// forges' roles are mapped (GitLab: Guest and Planner → `Read`, Reporter → `Triage`,
+/// Developer → `Write`, Maintainer → `Maintain`, Owner → `Admin`).
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    /// No access: not a collaborator or member, or an unknown user.
+    None,
+    /// Can read the repository and comment.
+    Read,
+    /// Can also manage issues and change requests, without write access.
+    Triage,
+    /// Can push to the repository.
+    Write,
+    /// Can also manage the repository, without its most sensitive settings.
+    Maintain,
+    /// Full control of the repository.
+    Admin,
+}
+
+impl Permission {
+    /// Whether the user can push: `Write`, `Maintain` or `Admin`.
+    pub fn can_write(&self) -> bool {
+        matches!(
+            self,
+            Permission::Write | Permission::Maintain | Permission::Admin
+        )
+    }
+}
+
 /// What a forge adapter can do.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -291,7 +322,8 @@ impl ForgeCapabilities {
     }
 }
 
-/// A code forge: change requests, release entries, assets, milestones, statuses.
+/// A code forge: change requests, release entries, assets, milestones, statuses,
+/// comments and users' permissions.
 ///
 /// # Contract
 ///
@@ -316,7 +348,15 @@ impl ForgeCapabilities {
 /// 8. `milestone(title)` returns the milestone with that exact title, or `None`.
 /// 9. `commit_status` returns the combined state of the commit's checks, `Unknown`
 ///    when none reported.
-/// 10. Errors carry the forge's reason but never the token.
+/// 10. `comment(number, body)` posts a comment on change request (or issue) `number`,
+///     whatever its state; an unknown number fails with `NotFound`.
+/// 11. `permission(user)` reports what `user` may do in the repository; a user who is
+///     not a collaborator or member, or does not exist, is `Permission::None` (not an
+///     error). `Permission::can_write` is true for `Write`, `Maintain` and `Admin`.
+/// 12. Errors carry the forge's reason but never the token.
+///
+/// `comment` and `permission` were added in 0.1.1 with defaults that fail with
+/// `Unsupported`; every adapter of this workspace overrides them.
 #[async_trait]
 pub trait Forge: Send + Sync + fmt::Debug + 'static {
     /// What this forge supports.
@@ -376,4 +416,128 @@ pub trait Forge: Send + Sync + fmt::Debug + 'static {
 
     /// The combined check state of a commit.
     async fn commit_status(&self, commit: &CommitId) -> PortResult<CommitStatus>;
+
+    /// Post a comment on change request (or issue) `number` (added in 0.1.1; the
+    /// default fails with `Unsupported`).
+    async fn comment(&self, number: u64, body: &str) -> PortResult<()> {
+        let _ = (number, body);
+        Err(PortError::unsupported(
+            "this forge adapter cannot post comments",
+        ))
+    }
+
+    /// What `user` may do in the repository; `Permission::None` for a user who is not
+    /// a collaborator or member (added in 0.1.1; the default fails with `Unsupported`).
+    async fn permission(&self, user: &str) -> PortResult<Permission> {
+        let _ = user;
+        Err(PortError::unsupported(
+            "this forge adapter cannot read repository permissions",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    #[test]
+    fn only_write_maintain_and_admin_can_write() {
+        let all = [
+            (Permission::None, false),
+            (Permission::Read, false),
+            (Permission::Triage, false),
+            (Permission::Write, true),
+            (Permission::Maintain, true),
+            (Permission::Admin, true),
+        ];
+        for (p, can) in all {
+            assert_eq!(p.can_write(), can, "{p:?}");
+        }
+    }
+
+    /// An adapter written before 0.1.1: only the required methods.
+    #[derive(Debug)]
+    struct Old;
+
+    fn nope<T>() -> PortResult<T> {
+        Err(PortError::other("not in this test"))
+    }
+
+    #[async_trait]
+    impl Forge for Old {
+        fn capabilities(&self) -> ForgeCapabilities {
+            ForgeCapabilities::full()
+        }
+        async fn create_change_request(&self, _: &NewChangeRequest) -> PortResult<ChangeRequest> {
+            nope()
+        }
+        async fn find_open_change_request(
+            &self,
+            _: &str,
+            _: &str,
+        ) -> PortResult<Option<ChangeRequest>> {
+            nope()
+        }
+        async fn get_change_request(&self, _: u64) -> PortResult<ChangeRequest> {
+            nope()
+        }
+        async fn update_change_request(
+            &self,
+            _: u64,
+            _: &str,
+            _: &str,
+        ) -> PortResult<ChangeRequest> {
+            nope()
+        }
+        async fn add_labels(&self, _: u64, _: &[String]) -> PortResult<()> {
+            nope()
+        }
+        async fn create_release(&self, _: &TagName, _: &ReleaseUpdate) -> PortResult<ReleaseEntry> {
+            nope()
+        }
+        async fn find_release(&self, _: &TagName) -> PortResult<Option<ReleaseEntry>> {
+            nope()
+        }
+        async fn update_release(&self, _: &str, _: &ReleaseUpdate) -> PortResult<ReleaseEntry> {
+            nope()
+        }
+        async fn list_assets(&self, _: &str) -> PortResult<Vec<ReleaseAsset>> {
+            nope()
+        }
+        async fn upload_asset(
+            &self,
+            _: &str,
+            _: &str,
+            _: &str,
+            _: Vec<u8>,
+        ) -> PortResult<ReleaseAsset> {
+            nope()
+        }
+        async fn milestone(&self, _: &str) -> PortResult<Option<Milestone>> {
+            nope()
+        }
+        async fn commit_status(&self, _: &CommitId) -> PortResult<CommitStatus> {
+            nope()
+        }
+    }
+
+    /// Drive a future that never waits (the defaults are ready at once).
+    fn ready<F: std::future::Future>(f: F) -> F::Output {
+        use std::task::{Context, Poll, Waker};
+        let mut f = std::pin::pin!(f);
+        match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(out) => out,
+            Poll::Pending => panic!("the default method waited"),
+        }
+    }
+
+    #[test]
+    fn comment_and_permission_default_to_unsupported() {
+        let forge: &dyn Forge = &Old;
+        let err = ready(forge.comment(1, "hi")).expect_err("default");
+        assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+        let err = ready(forge.permission("octocat")).expect_err("default");
+        assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+    }
 }

@@ -5,7 +5,7 @@
 //! | port | what it abstracts | adapters |
 //! |---|---|---|
 //! | [`Vcs`] | the local repository | memory, git |
-//! | [`Forge`] | GitHub, GitLab: change requests, releases, assets | memory, github, gitlab |
+//! | [`Forge`] | GitHub, GitLab: change requests, releases, assets, comments, permissions | memory, github, gitlab |
 //! | [`Registry`] | PyPI, npm, OCI, crates.io | memory, pypi, npm, oci |
 //! | [`Changelog`] | pending notes and their rotation | memory, keep-a-changelog |
 //! | [`BlobStore`] | keyed bytes with conditional writes | memory, fs, s3 |
@@ -36,7 +36,7 @@ pub use changelog::{
 pub use error::{ErrorKind, PortError, PortResult};
 pub use forge::{
     ChangeRequest, ChangeRequestState, CommitStatus, Forge, ForgeCapabilities, Milestone,
-    NewChangeRequest, ReleaseAsset, ReleaseEntry, ReleaseUpdate,
+    NewChangeRequest, Permission, ReleaseAsset, ReleaseEntry, ReleaseUpdate,
 };
 pub use registry::{
     Ecosystem, PublishOutcome, PublishRequest, PublishedVersion, Registry, RegistryCapabilities,

@@ -11,8 +11,9 @@
 //! # let _ = forge; Ok(()) }
 //! ```
 //!
-//! Pull requests, labels, releases (drafts included), release assets, milestones and
-//! the combined CI state (commit statuses and check runs) map to the documented REST
+//! Pull requests, labels, comments, releases (drafts included), release assets,
+//! milestones, the combined CI state (commit statuses and check runs) and
+//! collaborators' permissions map to the documented REST
 //! endpoints listed in `docs/adapters/github.md`. Rate-limited and transient failures
 //! are retried per [`RetryPolicy`]; every failure is a [`PortError`] whose message
 //! carries GitHub's reason and never the token.
@@ -28,8 +29,8 @@ pub use config::{
 use client::{Client, Payload};
 use ferry_ports::{
     async_trait, ChangeRequest, ChangeRequestState, CommitId, CommitStatus, ErrorKind, Forge,
-    ForgeCapabilities, Milestone, NewChangeRequest, PortError, PortResult, ReleaseAsset,
-    ReleaseEntry, ReleaseUpdate, Sha256Digest, TagName,
+    ForgeCapabilities, Milestone, NewChangeRequest, Permission, PortError, PortResult,
+    ReleaseAsset, ReleaseEntry, ReleaseUpdate, Sha256Digest, TagName,
 };
 use http::Method;
 use sha2::{Digest, Sha256};
@@ -355,6 +356,28 @@ fn combine(a: Option<CommitStatus>, b: Option<CommitStatus>) -> CommitStatus {
     } else {
         CommitStatus::Unknown
     }
+}
+
+/// A collaborator's permission: the full `role_name` when it is one of GitHub's base
+/// roles (it tells `maintain` and `triage` apart), else — a custom role, or an older
+/// server without `role_name` — the legacy `permission` the role is based on. Anything
+/// unrecognised is `None`: access is never assumed.
+fn to_permission(answer: &model::CollaboratorPermission) -> Permission {
+    let parse = |s: &str| match s.to_ascii_lowercase().as_str() {
+        "admin" => Some(Permission::Admin),
+        "maintain" => Some(Permission::Maintain),
+        "write" => Some(Permission::Write),
+        "triage" => Some(Permission::Triage),
+        "read" => Some(Permission::Read),
+        "none" => Some(Permission::None),
+        _ => None,
+    };
+    answer
+        .role_name
+        .as_deref()
+        .and_then(parse)
+        .or_else(|| parse(&answer.permission))
+        .unwrap_or(Permission::None)
 }
 
 /// Names GitHub keeps as they are; it renames others (spaces, `~`, `:`, `(`…), which
@@ -697,6 +720,41 @@ impl Forge for GitHubForge {
         let checks = self.checks_state(sha).await?;
         Ok(combine(statuses, checks))
     }
+
+    async fn comment(&self, number: u64, body: &str) -> PortResult<()> {
+        // Pull requests are issues: their conversation comments are issue comments.
+        let what = format!("comment on pull request #{number} of {}", self.slug());
+        let _: model::IssueComment = self
+            .client
+            .send_json(
+                Method::POST,
+                &self.repo_url(&["issues", &number.to_string(), "comments"]),
+                &model::NewComment { body },
+                &what,
+            )
+            .await
+            .map_err(|e| {
+                renamed_not_found(e, || {
+                    format!("no pull request or issue #{number} in {}", self.slug())
+                })
+            })?;
+        Ok(())
+    }
+
+    async fn permission(&self, user: &str) -> PortResult<Permission> {
+        if user.trim().is_empty() {
+            return Ok(Permission::None);
+        }
+        let what = format!("read the permission of {user} on {}", self.slug());
+        let url = self.repo_url(&["collaborators", user, "permission"]);
+        // 404: not a collaborator (or no such user).
+        Ok(self
+            .client
+            .get_optional::<model::CollaboratorPermission>(&url, &what)
+            .await?
+            .map(|answer| to_permission(&answer))
+            .unwrap_or(Permission::None))
+    }
 }
 
 #[cfg(test)]
@@ -719,6 +777,29 @@ mod tests {
         assert!(same_label("Acme:release/next", "acme:release/next"));
         assert!(!same_label("acme:Release/next", "acme:release/next"));
         assert!(!same_label("fork:release/next", "acme:release/next"));
+    }
+
+    #[test]
+    fn permissions_come_from_role_name_then_the_legacy_permission() {
+        let p = |permission: &str, role_name: Option<&str>| {
+            to_permission(&model::CollaboratorPermission {
+                permission: permission.to_string(),
+                role_name: role_name.map(str::to_string),
+            })
+        };
+        assert_eq!(p("admin", Some("admin")), Permission::Admin);
+        assert_eq!(p("write", Some("maintain")), Permission::Maintain);
+        assert_eq!(p("write", Some("write")), Permission::Write);
+        assert_eq!(p("read", Some("triage")), Permission::Triage);
+        assert_eq!(p("read", Some("read")), Permission::Read);
+        assert_eq!(p("none", Some("none")), Permission::None);
+        // A custom role: its base, from the legacy field.
+        assert_eq!(p("write", Some("release-manager")), Permission::Write);
+        // No role_name (older GitHub Enterprise Server).
+        assert_eq!(p("write", None), Permission::Write);
+        assert_eq!(p("admin", None), Permission::Admin);
+        // Never assume access.
+        assert_eq!(p("superuser", Some("x")), Permission::None);
     }
 
     #[test]

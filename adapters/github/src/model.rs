@@ -52,6 +52,31 @@ pub(crate) struct AddLabels<'a> {
     pub labels: &'a [String],
 }
 
+#[derive(Debug, Serialize)]
+pub(crate) struct NewComment<'a> {
+    pub body: &'a str,
+}
+
+/// An issue comment (`POST /repos/{o}/{r}/issues/{n}/comments`); read only to check
+/// that the answer is one.
+#[derive(Debug, Deserialize)]
+pub(crate) struct IssueComment {
+    #[allow(dead_code)]
+    pub id: u64,
+}
+
+/// `GET /repos/{o}/{r}/collaborators/{username}/permission`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct CollaboratorPermission {
+    /// The legacy base role: `admin`, `write`, `read` or `none` (`maintain` reads as
+    /// `write`, `triage` as `read`).
+    pub permission: String,
+    /// The full role: `admin`, `maintain`, `write`, `triage`, `read`, or a custom
+    /// role's name. Absent on older GitHub Enterprise Server versions.
+    #[serde(default)]
+    pub role_name: Option<String>,
+}
+
 #[derive(Debug, Deserialize)]
 pub(crate) struct Release {
     pub id: u64,

@@ -7,8 +7,8 @@
 use ferry_fakes::github::{FakeGitHub, FakeGitHubConfig, RateLimit};
 use ferry_github::{GitHubConfig, GitHubForge, RetryPolicy};
 use ferry_ports::{
-    ChangeRequestState, CommitId, CommitStatus, ErrorKind, Forge, NewChangeRequest, PortError,
-    ReleaseUpdate, TagName,
+    ChangeRequestState, CommitId, CommitStatus, ErrorKind, Forge, NewChangeRequest, Permission,
+    PortError, ReleaseUpdate, TagName,
 };
 use ferry_test_kit::forge::ForgeDriver;
 use secrecy::SecretString;
@@ -73,6 +73,20 @@ impl ForgeDriver for Driver<'_> {
             _ => return self.0.clear_statuses(commit.as_str()),
         };
         self.0.set_status(commit.as_str(), "ci", state);
+    }
+    fn grant(&self, user: &str, permission: Permission) {
+        let role = match permission {
+            Permission::Admin => "admin",
+            Permission::Maintain => "maintain",
+            Permission::Write => "write",
+            Permission::Triage => "triage",
+            Permission::Read => "read",
+            _ => return self.0.remove_collaborator(user),
+        };
+        self.0.set_permission(user, role);
+    }
+    fn comments(&self, number: u64) -> Vec<String> {
+        self.0.comments(number)
     }
 }
 
@@ -350,6 +364,8 @@ async fn a_rejected_token_is_unauthenticated_and_never_shown() {
             .expect_err("401"),
         forge.milestone("1.0").await.expect_err("401"),
         forge.commit_status(&sha('a')).await.expect_err("401"),
+        forge.comment(1, "hi").await.expect_err("401"),
+        forge.permission("octocat").await.expect_err("401"),
     ];
     for e in &results {
         assert_eq!(e.kind(), ErrorKind::Unauthenticated, "{e}");
@@ -638,6 +654,70 @@ async fn a_duplicate_pull_request_carries_githubs_reason() {
     );
 }
 
+// ----- comments and permissions ----------------------------------------------------------------
+
+#[tokio::test]
+async fn comments_go_to_the_issue_endpoint_of_the_pull_request() {
+    let fake = FakeGitHub::start().await;
+    let forge = forge(&fake);
+    let cr = forge
+        .create_change_request(&NewChangeRequest::new("feature/c", "main", "t", "b"))
+        .await
+        .expect("pr");
+    let writes = fake.write_count();
+    forge.comment(cr.number, "👋 ferry").await.expect("comment");
+    assert_eq!(fake.comments(cr.number), ["👋 ferry"]);
+    assert_eq!(fake.write_count(), writes + 1, "one write");
+    assert!(fake.requests().iter().any(|r| r.method == "POST"
+        && r.path_and_query
+            == format!("/api/v3/repos/acme/widgets/issues/{}/comments", cr.number)));
+    let err = forge.comment(999, "x").await.expect_err("unknown");
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    assert!(err.message().contains("#999"), "{err}");
+}
+
+#[tokio::test]
+async fn permissions_read_role_name_then_the_legacy_permission() {
+    let fake = FakeGitHub::start().await;
+    let forge = forge(&fake);
+    fake.set_permission("Maintainer-Bob", "maintain");
+    assert_eq!(
+        forge
+            .permission("maintainer-bob")
+            .await
+            .expect("permission"),
+        Permission::Maintain,
+        "role_name tells maintain from write; logins ignore case"
+    );
+    fake.set_custom_role("rel-eng", "release-manager", "write");
+    let p = forge.permission("rel-eng").await.expect("permission");
+    assert_eq!(p, Permission::Write, "a custom role reads as its base");
+    assert!(p.can_write());
+    fake.set_custom_role("reviewer", "security-reviewer", "triage");
+    assert_eq!(
+        forge.permission("reviewer").await.expect("permission"),
+        Permission::Read,
+        "a custom role on triage: GitHub's legacy permission says read"
+    );
+    assert_eq!(
+        forge.permission("").await.expect("empty name"),
+        Permission::None
+    );
+    assert_eq!(
+        forge.permission("a/b").await.expect("odd name"),
+        Permission::None,
+        "a name with a slash stays one path segment"
+    );
+    assert!(fake.requests().iter().any(|r| r
+        .path_and_query
+        .ends_with("/collaborators/a%2Fb/permission")));
+    fake.fail_next("/collaborators/", 1, 502);
+    assert_eq!(
+        forge.permission("rel-eng").await.expect("retried"),
+        Permission::Write
+    );
+}
+
 // ----- statuses and checks -------------------------------------------------------------------
 
 #[tokio::test]
@@ -756,4 +836,17 @@ async fn the_fake_answers_parse_as_octocrab_models() {
         .await
         .expect("label schema");
     assert_eq!(labels[0].name, "release");
+    let comment: models::issues::Comment = crab
+        .post(
+            format!("{repo}/issues/{}/comments", cr.number),
+            Some(&serde_json::json!({ "body": "hello" })),
+        )
+        .await
+        .expect("created comment schema");
+    assert_eq!(comment.body.as_deref(), Some("hello"));
+    let comments: Vec<models::issues::Comment> = crab
+        .get(format!("{repo}/issues/{}/comments", cr.number), None::<&()>)
+        .await
+        .expect("comment list schema");
+    assert_eq!(comments.len(), 1);
 }

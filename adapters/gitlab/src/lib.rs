@@ -12,9 +12,10 @@
 //! # let _ = forge; Ok(()) }
 //! ```
 //!
-//! Merge requests, labels, releases, release assets (files in the project's generic
-//! package registry, attached as release links), milestones and the combined state
-//! of a commit's statuses map to the documented endpoints listed in
+//! Merge requests, labels, merge request notes, releases, release assets (files in the
+//! project's generic package registry, attached as release links), milestones, the
+//! combined state of a commit's statuses and members' access levels map to the
+//! documented endpoints listed in
 //! `docs/adapters/gitlab.md`. GitLab has no draft releases:
 //! `capabilities().draft_releases` is `false`. Rate-limited and transient failures are
 //! retried per [`RetryPolicy`]; every failure is a [`PortError`] whose message carries
@@ -33,11 +34,13 @@ pub use config::{
 use client::Client;
 use ferry_ports::{
     async_trait, ChangeRequest, ChangeRequestState, CommitId, CommitStatus, ErrorKind, Forge,
-    ForgeCapabilities, Milestone, NewChangeRequest, PortError, PortResult, ReleaseAsset,
-    ReleaseEntry, ReleaseUpdate, Sha256Digest, TagName,
+    ForgeCapabilities, Milestone, NewChangeRequest, Permission, PortError, PortResult,
+    ReleaseAsset, ReleaseEntry, ReleaseUpdate, Sha256Digest, TagName,
 };
 use gitlab::api::common::{path_escaped, NameOrId};
 use gitlab::api::merge_requests::MergeRequestState;
+use gitlab::api::projects::members::AllProjectMember;
+use gitlab::api::projects::merge_requests::notes::CreateMergeRequestNote;
 use gitlab::api::projects::merge_requests::{CreateMergeRequest, EditMergeRequest, MergeRequests};
 use gitlab::api::projects::packages::generic::{UploadPackageFile, UploadPackageSelect};
 use gitlab::api::projects::packages::package_files::PackageFiles;
@@ -45,6 +48,7 @@ use gitlab::api::projects::packages::Packages;
 use gitlab::api::projects::releases::links::{CreateReleaseLink, LinkType, ListReleaseLinks};
 use gitlab::api::projects::releases::CreateRelease;
 use gitlab::api::projects::repository::commits::CommitStatuses;
+use gitlab::api::users::Users;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fmt;
@@ -456,6 +460,25 @@ fn check_labels(labels: &[String]) -> PortResult<()> {
         )));
     }
     Ok(())
+}
+
+/// A member's access level as a [`Permission`]: Guest (10) and Planner (15) → `Read`,
+/// Reporter (20) → `Triage`, Developer (30) → `Write`, Maintainer (40) → `Maintain`,
+/// Owner (50) and above → `Admin`; no or minimal access → `None`. A blocked user or a
+/// membership waiting for a seat has no access.
+fn to_permission(member: &model::Member) -> Permission {
+    let inactive = |s: &Option<String>| s.as_deref().is_some_and(|s| s != "active");
+    if inactive(&member.state) || inactive(&member.membership_state) {
+        return Permission::None;
+    }
+    match member.access_level {
+        50.. => Permission::Admin,
+        40..=49 => Permission::Maintain,
+        30..=39 => Permission::Write,
+        20..=29 => Permission::Triage,
+        10..=19 => Permission::Read,
+        _ => Permission::None,
+    }
 }
 
 /// The combined state of a commit's statuses (CI jobs included): a failure (unless
@@ -874,6 +897,59 @@ impl Forge for GitLabForge {
             Err(e) => Err(e),
         }
     }
+
+    async fn comment(&self, number: u64, body: &str) -> PortResult<()> {
+        let what = format!(
+            "comment on merge request !{number} of {}",
+            self.project_label()
+        );
+        let endpoint = CreateMergeRequestNote::builder()
+            .project(self.project())
+            .merge_request(number)
+            .body(body)
+            .build()
+            .map_err(|e| build_error(&what, e))?;
+        let _: model::Note = self.client.query(&endpoint, &what).await.map_err(|e| {
+            renamed_not_found(e, || {
+                format!("no merge request !{number} in {}", self.project_label())
+            })
+        })?;
+        Ok(())
+    }
+
+    async fn permission(&self, user: &str) -> PortResult<Permission> {
+        if user.trim().is_empty() {
+            // `GET /users?username=` with an empty name would list every user.
+            return Ok(Permission::None);
+        }
+        let what = format!("look up GitLab user {user}");
+        let endpoint = Users::builder()
+            .username(user)
+            .build()
+            .map_err(|e| build_error(&what, e))?;
+        let users: Vec<model::User> = self.client.query(&endpoint, &what).await?;
+        // GitLab matches the username without case; keep to an exact (case-blind) match.
+        let Some(found) = users
+            .into_iter()
+            .find(|u| u.username.eq_ignore_ascii_case(user))
+        else {
+            return Ok(Permission::None);
+        };
+        let what = format!("read the membership of {user} in {}", self.project_label());
+        let endpoint = AllProjectMember::builder()
+            .project(self.project())
+            .user(found.id)
+            .build()
+            .map_err(|e| build_error(&what, e))?;
+        // 404: not a member (directly, through a group, or invited); a missing
+        // project is an error.
+        Ok(self
+            .client
+            .query_optional::<_, model::Member>(&endpoint, &what)
+            .await?
+            .map(|m| to_permission(&m))
+            .unwrap_or(Permission::None))
+    }
 }
 
 #[cfg(test)]
@@ -909,6 +985,38 @@ mod tests {
         assert_eq!(
             combine(&[status("manual", false), status("success", false)]),
             Success
+        );
+    }
+
+    #[test]
+    fn access_levels_map_to_permissions() {
+        let member = |level: u64, state: Option<&str>, membership: Option<&str>| model::Member {
+            access_level: level,
+            state: state.map(str::to_string),
+            membership_state: membership.map(str::to_string),
+        };
+        let p = |level| to_permission(&member(level, Some("active"), None));
+        assert_eq!(p(0), Permission::None);
+        assert_eq!(p(5), Permission::None, "minimal access");
+        assert_eq!(p(10), Permission::Read, "guest");
+        assert_eq!(p(15), Permission::Read, "planner");
+        assert_eq!(p(20), Permission::Triage, "reporter");
+        assert_eq!(p(30), Permission::Write, "developer");
+        assert_eq!(p(40), Permission::Maintain, "maintainer");
+        assert_eq!(p(50), Permission::Admin, "owner");
+        assert_eq!(p(60), Permission::Admin, "admin");
+        assert_eq!(
+            to_permission(&member(40, None, None)),
+            Permission::Maintain,
+            "no state reported"
+        );
+        assert_eq!(
+            to_permission(&member(40, Some("blocked"), None)),
+            Permission::None
+        );
+        assert_eq!(
+            to_permission(&member(30, Some("active"), Some("awaiting"))),
+            Permission::None
         );
     }
 

@@ -103,3 +103,32 @@ pub(crate) struct CommitStatus {
     #[serde(default)]
     pub allow_failure: bool,
 }
+
+/// A note (`POST /projects/:id/merge_requests/:iid/notes`); read only to check that the
+/// answer is one.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Note {
+    #[allow(dead_code)]
+    pub id: u64,
+}
+
+/// A user, as listed by `GET /users?username=…`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct User {
+    pub id: u64,
+    pub username: String,
+}
+
+/// A member (`GET /projects/:id/members/all/:user_id`).
+#[derive(Debug, Deserialize)]
+pub(crate) struct Member {
+    /// `Gitlab::Access`: 0 none, 5 minimal, 10 guest, 15 planner, 20 reporter,
+    /// 30 developer, 40 maintainer, 50 owner.
+    pub access_level: u64,
+    /// The user's state (`active`, `blocked`, …).
+    #[serde(default)]
+    pub state: Option<String>,
+    /// `active`, or `awaiting` for a membership waiting for a seat.
+    #[serde(default)]
+    pub membership_state: Option<String>,
+}

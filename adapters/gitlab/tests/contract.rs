@@ -7,8 +7,8 @@
 use ferry_fakes::gitlab::{FakeGitLab, FakeGitLabConfig};
 use ferry_gitlab::{GitLabConfig, GitLabForge, RetryPolicy, TokenKind};
 use ferry_ports::{
-    ChangeRequestState, CommitId, CommitStatus, ErrorKind, Forge, NewChangeRequest, PortError,
-    ReleaseUpdate, TagName,
+    ChangeRequestState, CommitId, CommitStatus, ErrorKind, Forge, NewChangeRequest, Permission,
+    PortError, ReleaseUpdate, TagName,
 };
 use ferry_test_kit::forge::ForgeDriver;
 use ferry_test_kit::{expect_kind, sha256};
@@ -67,6 +67,20 @@ impl ForgeDriver for Driver<'_> {
         };
         self.0.set_status(commit.as_str(), "ci", state);
     }
+    fn grant(&self, user: &str, permission: Permission) {
+        let access_level = match permission {
+            Permission::Admin => 50,
+            Permission::Maintain => 40,
+            Permission::Write => 30,
+            Permission::Triage => 20,
+            Permission::Read => 10,
+            _ => return self.0.remove_member(user),
+        };
+        self.0.set_member(user, access_level);
+    }
+    fn comments(&self, number: u64) -> Vec<String> {
+        self.0.notes(number)
+    }
 }
 
 fn paged_requests(fake: &FakeGitLab) -> bool {
@@ -107,7 +121,9 @@ async fn forge_contract_with_a_numeric_project_id_and_gitlab_sized_pages() {
     assert!(fake
         .requests()
         .iter()
-        .all(|r| r.path_and_query.starts_with("/api/v4/projects/42")));
+        .all(|r| r.path_and_query.starts_with("/api/v4/projects/42")
+            // Users are looked up by name outside the project.
+            || r.path_and_query.starts_with("/api/v4/users?")));
 }
 
 #[tokio::test]
@@ -360,6 +376,8 @@ async fn a_rejected_token_is_unauthenticated_and_never_shown() {
     );
     errors.push(forge.milestone("1.0").await.expect_err("401"));
     errors.push(forge.commit_status(&sha('1')).await.expect_err("401"));
+    errors.push(forge.comment(1, "hi").await.expect_err("401"));
+    errors.push(forge.permission("octocat").await.expect_err("401"));
     for e in &errors {
         assert_eq!(e.kind(), ErrorKind::Unauthenticated, "{e}");
         for shown in [e.to_string(), format!("{e:?}"), format!("{e:#?}")] {
@@ -407,6 +425,98 @@ async fn an_unknown_project_is_not_found() {
         err.message()
             .contains("(GET /api/v4/projects/acme%2Fnope/releases/v1): 404 Project Not Found"),
         "{err}"
+    );
+    expect_kind(
+        "comment in an unknown project",
+        forge.comment(1, "hi").await,
+        ErrorKind::NotFound,
+    );
+    fake.set_member("dev", 30);
+    let err = forge
+        .permission("dev")
+        .await
+        .expect_err("not None: the project is missing");
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    assert!(err.message().contains("Project Not Found"), "{err}");
+}
+
+// ----- notes and members ------------------------------------------------------------------
+
+#[tokio::test]
+async fn comments_are_merge_request_notes() {
+    let fake = FakeGitLab::start().await;
+    let forge = forge(&fake);
+    let cr = forge
+        .create_change_request(&NewChangeRequest::new("feature/n", "main", "t", "b"))
+        .await
+        .expect("mr");
+    let writes = fake.write_count();
+    forge
+        .comment(cr.number, "ferry: 1 + 1 = 2 & done")
+        .await
+        .expect("note");
+    assert_eq!(
+        fake.notes(cr.number),
+        ["ferry: 1 + 1 = 2 & done"],
+        "the body survives form encoding"
+    );
+    assert_eq!(fake.write_count(), writes + 1, "one write");
+    assert!(fake.requests().iter().any(|r| r.method == "POST"
+        && r.path_and_query.trim_end_matches('?')
+            == format!(
+                "/api/v4/projects/acme%2Fwidgets/merge_requests/{}/notes",
+                cr.number
+            )));
+    let err = forge.comment(999, "x").await.expect_err("unknown");
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    assert!(err.message().contains("!999"), "{err}");
+}
+
+#[tokio::test]
+async fn permissions_come_from_the_users_membership() {
+    let fake = FakeGitLab::start().await;
+    let forge = forge(&fake);
+    fake.add_user("outsider");
+    assert_eq!(
+        forge.permission("outsider").await.expect("permission"),
+        Permission::None,
+        "a user who is not a member"
+    );
+    fake.set_member("Planner-Pat", 15);
+    assert_eq!(
+        forge.permission("planner-pat").await.expect("permission"),
+        Permission::Read,
+        "planner reads as read; usernames ignore case"
+    );
+    fake.set_member("dev", 30);
+    fake.add_user("dev2");
+    assert_eq!(
+        forge.permission("dev2").await.expect("permission"),
+        Permission::None,
+        "only the exact username counts"
+    );
+    let p = forge.permission("dev").await.expect("permission");
+    assert_eq!(p, Permission::Write);
+    assert!(p.can_write());
+    let members: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.path_and_query.contains("/members/all/"))
+        .collect();
+    assert!(!members.is_empty());
+    assert!(fake
+        .requests()
+        .iter()
+        .any(|r| r.path_and_query == "/api/v4/users?username=dev"));
+    let before = fake.request_count();
+    assert_eq!(
+        forge.permission(" ").await.expect("blank"),
+        Permission::None
+    );
+    assert_eq!(
+        fake.request_count(),
+        before,
+        "a blank name lists no users (GitLab would list them all)"
     );
 }
 

@@ -1,15 +1,16 @@
 use crate::{lock, sha256};
 use ferry_ports::{
     async_trait, ChangeRequest, ChangeRequestState, CommitId, CommitStatus, Forge,
-    ForgeCapabilities, Milestone, NewChangeRequest, PortError, PortResult, ReleaseAsset,
-    ReleaseEntry, ReleaseUpdate, TagName,
+    ForgeCapabilities, Milestone, NewChangeRequest, Permission, PortError, PortResult,
+    ReleaseAsset, ReleaseEntry, ReleaseUpdate, TagName,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 /// A [`Forge`] in memory: numbered change requests, release entries with assets,
-/// milestones and commit statuses. Tests drive the "other side" (merging, CI
-/// results) with the inherent methods.
+/// milestones, commit statuses, comments and users' permissions. Tests drive the
+/// "other side" (merging, CI results, granting access) with the inherent methods and
+/// read what was posted with [`InMemoryForge::comments`].
 #[derive(Debug)]
 pub struct InMemoryForge {
     capabilities: ForgeCapabilities,
@@ -25,6 +26,9 @@ struct State {
     assets: HashMap<String, BTreeMap<String, ReleaseAsset>>,
     milestones: BTreeMap<String, Milestone>,
     statuses: HashMap<CommitId, CommitStatus>,
+    comments: BTreeMap<u64, Vec<String>>,
+    /// By lower-cased user name (GitHub and GitLab names ignore case).
+    permissions: HashMap<String, Permission>,
     writes: u64,
 }
 
@@ -88,8 +92,30 @@ impl InMemoryForge {
         lock(&self.state).statuses.insert(commit, status);
     }
 
-    /// How many writes (creates, updates, uploads) the forge has received: lets tests
-    /// assert that a re-run made no API write.
+    /// Give `user` `permission` in the repository (`Permission::None` takes it away).
+    /// User names compare without case, as on GitHub and GitLab.
+    pub fn set_permission(&self, user: impl AsRef<str>, permission: Permission) {
+        let key = user.as_ref().to_lowercase();
+        let mut state = lock(&self.state);
+        if permission == Permission::None {
+            state.permissions.remove(&key);
+        } else {
+            state.permissions.insert(key, permission);
+        }
+    }
+
+    /// The bodies of the comments posted on change request `number`, oldest first
+    /// (empty when there are none or no such request).
+    pub fn comments(&self, number: u64) -> Vec<String> {
+        lock(&self.state)
+            .comments
+            .get(&number)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// How many writes (creates, updates, uploads, comments) the forge has received:
+    /// lets tests assert that a re-run made no API write.
     pub fn write_count(&self) -> u64 {
         lock(&self.state).writes
     }
@@ -314,5 +340,27 @@ impl Forge for InMemoryForge {
             .get(commit)
             .copied()
             .unwrap_or(CommitStatus::Unknown))
+    }
+
+    async fn comment(&self, number: u64, body: &str) -> PortResult<()> {
+        let mut state = lock(&self.state);
+        if !state.requests.contains_key(&number) {
+            return Err(PortError::not_found(format!("no change request #{number}")));
+        }
+        state
+            .comments
+            .entry(number)
+            .or_default()
+            .push(body.to_string());
+        state.writes += 1;
+        Ok(())
+    }
+
+    async fn permission(&self, user: &str) -> PortResult<Permission> {
+        Ok(lock(&self.state)
+            .permissions
+            .get(&user.to_lowercase())
+            .copied()
+            .unwrap_or(Permission::None))
     }
 }

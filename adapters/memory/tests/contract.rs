@@ -3,7 +3,7 @@
 use ferry_memory::{
     InMemoryBlobStore, InMemoryChangelog, InMemoryForge, InMemoryRegistry, InMemoryVcs,
 };
-use ferry_ports::{ChangelogScope, CommitId, CommitStatus, Milestone, PackageName};
+use ferry_ports::{ChangelogScope, CommitId, CommitStatus, Milestone, PackageName, Permission};
 use ferry_test_kit::forge::ForgeDriver;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -60,6 +60,12 @@ impl ForgeDriver for Driver<'_> {
     fn status(&self, commit: &CommitId, status: CommitStatus) {
         self.0.set_commit_status(commit.clone(), status);
     }
+    fn grant(&self, user: &str, permission: Permission) {
+        self.0.set_permission(user, permission);
+    }
+    fn comments(&self, number: u64) -> Vec<String> {
+        self.0.comments(number)
+    }
 }
 
 #[tokio::test]
@@ -72,4 +78,19 @@ async fn forge_contract_with_drafts() {
 async fn forge_contract_without_drafts() {
     let forge = InMemoryForge::with_capabilities(ferry_ports::ForgeCapabilities::new(false, true));
     ferry_test_kit::forge::run_all(&forge, &Driver(&forge)).await;
+}
+
+#[tokio::test]
+async fn forge_user_names_compare_without_case() {
+    use ferry_ports::Forge;
+    let forge = InMemoryForge::new();
+    forge.set_permission("OctoCat", Permission::Maintain);
+    assert_eq!(
+        forge.permission("octocat").await.expect("permission"),
+        Permission::Maintain
+    );
+    assert_eq!(
+        forge.permission("OCTOCAT").await.expect("permission"),
+        Permission::Maintain
+    );
 }

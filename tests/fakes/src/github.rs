@@ -11,6 +11,9 @@
 //! | `GET /repos/{o}/{r}/pulls` | `state` (default open), `head=o:branch`, `base`, paginated |
 //! | `GET/PATCH /repos/{o}/{r}/pulls/{n}` | `merged`, `merged_at`, `merge_commit_sha`; a merged PR can still be edited |
 //! | `POST /repos/{o}/{r}/issues/{n}/labels` | `{"labels": [...]}`; 200 with the issue's labels |
+//! | `POST /repos/{o}/{r}/issues/{n}/comments` | `{"body": ...}`; 201 with the comment; 404 for an unknown number (pull requests are the fake's only issues); 422 `missing_field` without a body |
+//! | `GET /repos/{o}/{r}/issues/{n}/comments` | oldest first, paginated |
+//! | `GET /repos/{o}/{r}/collaborators/{user}/permission` | `permission` (legacy: `maintain` → `write`, `triage` → `read`), `role_name`, `user`; 404 for a user who is not a collaborator (set with [`FakeGitHub::set_permission`]) |
 //! | `POST /repos/{o}/{r}/releases` | 201; 422 `already_exists` on `tag_name` only against a *published* release (drafts may repeat a tag) |
 //! | `GET /repos/{o}/{r}/releases` | newest first, drafts included, paginated |
 //! | `GET /repos/{o}/{r}/releases/tags/{tag}` | published releases only (drafts → 404) |
@@ -176,6 +179,24 @@ struct CheckRunRec {
 }
 
 #[derive(Debug, Clone)]
+struct CommentRec {
+    id: u64,
+    body: String,
+    at: u64,
+}
+
+#[derive(Debug, Clone)]
+struct Collaborator {
+    /// The login as set (GitHub answers with the account's own spelling).
+    login: String,
+    id: u64,
+    /// `admin`, `maintain`, `write`, `triage`, `read` or a custom role's name.
+    role_name: String,
+    /// The legacy base permission: `admin`, `write`, `read` or `none`.
+    permission: String,
+}
+
+#[derive(Debug, Clone)]
 struct Injected {
     path_contains: String,
     remaining: u32,
@@ -196,6 +217,9 @@ struct State {
     milestones: BTreeMap<u64, MilestoneRec>,
     statuses: HashMap<String, Vec<StatusRec>>,
     check_runs: HashMap<String, Vec<CheckRunRec>>,
+    comments: BTreeMap<u64, Vec<CommentRec>>,
+    /// By lower-cased login (logins are case-insensitive).
+    collaborators: BTreeMap<String, Collaborator>,
     failures: Vec<Injected>,
     rate_limits: Vec<(u32, RateLimit)>,
     requests: Vec<RecordedRequest>,
@@ -246,6 +270,8 @@ impl FakeGitHub {
             milestones: BTreeMap::new(),
             statuses: HashMap::new(),
             check_runs: HashMap::new(),
+            comments: BTreeMap::new(),
+            collaborators: BTreeMap::new(),
             failures: Vec::new(),
             rate_limits: Vec::new(),
             requests: Vec::new(),
@@ -385,6 +411,70 @@ impl FakeGitHub {
                 conclusion: conclusion.map(str::to_string),
                 at: unix_now(),
             });
+    }
+
+    /// Make `login` a collaborator with repository role `role` (`admin`, `maintain`,
+    /// `write`, `triage` or `read`), as GitHub reports it: `role_name` is the role,
+    /// `permission` its legacy base (`maintain` → `write`, `triage` → `read`). `none`
+    /// removes the collaborator (the permission endpoint then answers 404).
+    ///
+    /// # Panics
+    /// On another role name (use [`FakeGitHub::set_custom_role`]).
+    pub fn set_permission(&self, login: &str, role: &str) {
+        let base = match role {
+            "admin" => "admin",
+            "maintain" | "write" => "write",
+            "triage" | "read" => "read",
+            "none" => return self.remove_collaborator(login),
+            other => panic!("fake GitHub: {other:?} is not a base repository role"),
+        };
+        self.put_collaborator(login, role, base);
+    }
+
+    /// Make `login` a collaborator with the custom repository role `role_name`
+    /// inheriting `base` (`read`, `triage`, `write` or `maintain`): `role_name` is the
+    /// custom name, `permission` the legacy base of `base`.
+    pub fn set_custom_role(&self, login: &str, role_name: &str, base: &str) {
+        let legacy = match base {
+            "admin" => "admin",
+            "maintain" | "write" => "write",
+            _ => "read",
+        };
+        self.put_collaborator(login, role_name, legacy);
+    }
+
+    fn put_collaborator(&self, login: &str, role_name: &str, permission: &str) {
+        let mut s = lock(&self.state);
+        let key = login.to_lowercase();
+        let id = match s.collaborators.get(&key) {
+            Some(c) => c.id,
+            None => s.id(),
+        };
+        s.collaborators.insert(
+            key,
+            Collaborator {
+                login: login.to_string(),
+                id,
+                role_name: role_name.to_string(),
+                permission: permission.to_string(),
+            },
+        );
+    }
+
+    /// Remove `login` from the collaborators.
+    pub fn remove_collaborator(&self, login: &str) {
+        lock(&self.state)
+            .collaborators
+            .remove(&login.to_lowercase());
+    }
+
+    /// The bodies of the comments on issue or pull request `number`, oldest first.
+    pub fn comments(&self, number: u64) -> Vec<String> {
+        lock(&self.state)
+            .comments
+            .get(&number)
+            .map(|c| c.iter().map(|c| c.body.clone()).collect())
+            .unwrap_or_default()
     }
 
     /// Whether assets report `digest` from now on (older GitHub assets have `null`).
@@ -824,6 +914,11 @@ impl State {
             ["issues", n, "labels"] if *m == Method::GET => self.with_pull(n, |s, pr| {
                 Reply::ok(Value::Array(s.labels_json(&pr.labels)))
             }),
+            ["issues", n, "comments"] if *m == Method::POST => self.create_comment(req, n),
+            ["issues", n, "comments"] if *m == Method::GET => self.list_comments(req, n),
+            ["collaborators", user, "permission"] if *m == Method::GET => {
+                self.collaborator_permission(user)
+            }
             ["releases"] if *m == Method::GET => self.list_releases(req),
             ["releases"] if *m == Method::POST => self.create_release(req),
             ["releases", "tags", tag @ ..] if *m == Method::GET && !tag.is_empty() => {
@@ -899,13 +994,16 @@ impl State {
     // ----- users, repository --------------------------------------------------
 
     fn user_json(&self) -> Value {
-        let login = "ferry-bot";
+        self.account_json("ferry-bot", 1)
+    }
+
+    fn account_json(&self, login: &str, id: u64) -> Value {
         let api = self.api();
         json!({
             "login": login,
-            "id": 1,
-            "node_id": "MDQ6VXNlcjE=",
-            "avatar_url": format!("{}/avatars/u/1?v=4", self.origin),
+            "id": id,
+            "node_id": if id == 1 { "MDQ6VXNlcjE=".to_string() } else { format!("U_kgDO{id}") },
+            "avatar_url": format!("{}/avatars/u/{id}?v=4", self.origin),
             "gravatar_id": "",
             "url": format!("{api}/users/{login}"),
             "html_url": format!("{}/{login}", self.origin),
@@ -1291,6 +1389,108 @@ impl State {
         pr.updated_at = unix_now();
         let labels = pr.labels.clone();
         Reply::ok(Value::Array(self.labels_json(&labels)))
+    }
+
+    // ----- comments and collaborators ----------------------------------------------
+
+    fn comment_json(&self, number: u64, c: &CommentRec) -> Value {
+        let api = self.repo_api();
+        json!({
+            "id": c.id,
+            "node_id": format!("IC_kwDO{}", c.id),
+            "url": format!("{api}/issues/comments/{}", c.id),
+            "html_url": format!("{}/pull/{number}#issuecomment-{}", self.web(), c.id),
+            "issue_url": format!("{api}/issues/{number}"),
+            "body": c.body,
+            "user": self.user_json(),
+            "created_at": iso8601(c.at),
+            "updated_at": iso8601(c.at),
+            "author_association": "OWNER",
+            "reactions": {
+                "url": format!("{api}/issues/comments/{}/reactions", c.id),
+                "total_count": 0, "+1": 0, "-1": 0, "laugh": 0, "hooray": 0,
+                "confused": 0, "heart": 0, "rocket": 0, "eyes": 0
+            }
+        })
+    }
+
+    fn create_comment(&mut self, req: &Req, n: &str) -> Reply {
+        const DOC: &str = "https://docs.github.com/rest/issues/comments#create-an-issue-comment";
+        let body = match req.json() {
+            Ok(b) => b,
+            Err(e) => return *e,
+        };
+        let Some(number) = n.parse::<u64>().ok().filter(|n| self.pulls.contains_key(n)) else {
+            return Reply::not_found();
+        };
+        let Some(text) = body.get("body").and_then(Value::as_str).map(str::to_string) else {
+            return Reply::validation(
+                json!([{ "resource": "IssueComment", "code": "missing_field", "field": "body" }]),
+                DOC,
+            );
+        };
+        let id = self.id();
+        let c = CommentRec {
+            id,
+            body: text,
+            at: unix_now(),
+        };
+        let v = self.comment_json(number, &c);
+        self.comments.entry(number).or_default().push(c);
+        if let Some(pr) = self.pulls.get_mut(&number) {
+            pr.updated_at = unix_now();
+        }
+        Reply::json(StatusCode::CREATED, v).header(
+            "location",
+            format!("{}/issues/comments/{id}", self.repo_api()),
+        )
+    }
+
+    fn list_comments(&self, req: &Req, n: &str) -> Reply {
+        let Some(number) = n.parse::<u64>().ok().filter(|n| self.pulls.contains_key(n)) else {
+            return Reply::not_found();
+        };
+        let items = self
+            .comments
+            .get(&number)
+            .into_iter()
+            .flatten()
+            .map(|c| self.comment_json(number, c))
+            .collect();
+        self.paged(req, items)
+    }
+
+    fn collaborator_permission(&self, user: &str) -> Reply {
+        let Some(c) = self.collaborators.get(&user.to_lowercase()) else {
+            return Reply::not_found();
+        };
+        let mut account = self.account_json(&c.login, c.id);
+        let (pull, triage, push, maintain, admin) = match c.role_name.as_str() {
+            "admin" => (true, true, true, true, true),
+            "maintain" => (true, true, true, true, false),
+            "write" => (true, true, true, false, false),
+            "triage" => (true, true, false, false, false),
+            _ => (
+                true,
+                false,
+                c.permission != "read",
+                false,
+                c.permission == "admin",
+            ),
+        };
+        if let Some(obj) = account.as_object_mut() {
+            obj.insert(
+                "permissions".into(),
+                json!({ "admin": admin, "maintain": maintain, "push": push,
+                        "triage": triage, "pull": pull }),
+            );
+            obj.insert("role_name".into(), json!(c.role_name));
+        }
+        Reply::ok(json!({
+            "permission": c.permission,
+            "role_name": c.role_name,
+            "user": account
+        }))
     }
 
     // ----- releases and assets ----------------------------------------------------

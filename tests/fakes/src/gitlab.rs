@@ -12,6 +12,10 @@
 //! | `POST /projects/:id/merge_requests` | 201; 409 `{"message": ["Another open merge request already exists for this source branch: !N"]}`; `labels` comma-separated |
 //! | `GET /projects/:id/merge_requests` | `state` (default all), `source_branch`, `target_branch`; newest first, paginated |
 //! | `GET/PUT /projects/:id/merge_requests/:iid` | `title`, `description`, `labels`, `add_labels`, `remove_labels`, `state_event`; a merged MR can still be edited |
+//! | `POST /projects/:id/merge_requests/:iid/notes` | `body`; 201 with the note; 404 `{"message": "404 Not found"}` for an unknown MR; 400 `body is missing` |
+//! | `GET /projects/:id/merge_requests/:iid/notes` | oldest first, paginated |
+//! | `GET /users?username=` | the user with that username (case-insensitive), else `[]`; paginated |
+//! | `GET /projects/:id/members/all/:user_id` | `access_level`, `state`; 404 `{"message": "404 Not found"}` for a user who is not a member |
 //! | `POST /projects/:id/releases` | 201; 409 `{"message": "Release already exists"}`; 422 "Ref is not specified" for an unknown tag without `ref` when tags are required |
 //! | `GET /projects/:id/releases` | newest `released_at` first, paginated |
 //! | `GET/PUT /projects/:id/releases/:tag_name` | 404 `{"message": "404 Not Found"}` |
@@ -34,7 +38,10 @@
 //! `RateLimit-*` headers.
 //!
 //! Simplifications: tags exist unless [`FakeGitLabConfig::require_existing_tags`];
-//! every 40-hex commit exists; one user; no group milestones.
+//! every 40-hex commit exists; every action is the one token user's (`ferry-bot`);
+//! other users exist only once added ([`FakeGitLab::add_user`],
+//! [`FakeGitLab::set_member`]) and are direct project members (no groups, so no
+//! inherited membership); no group milestones.
 
 use crate::{iso8601, lock, percent_decode, query_encode, serve, sha256_hex, unix_now, Served};
 use axum::body::{Body, Bytes};
@@ -172,6 +179,25 @@ struct StatusRec {
 }
 
 #[derive(Debug, Clone)]
+struct NoteRec {
+    id: u64,
+    body: String,
+    created_at: u64,
+}
+
+#[derive(Debug, Clone)]
+struct UserRec {
+    id: u64,
+    username: String,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct MemberRec {
+    access_level: u64,
+    created_at: u64,
+}
+
+#[derive(Debug, Clone)]
 struct Injected {
     path_contains: String,
     remaining: u32,
@@ -202,6 +228,9 @@ struct State {
     milestones: BTreeMap<u64, MilestoneRec>,
     issues: Vec<IssueRec>,
     statuses: Vec<StatusRec>,
+    notes: BTreeMap<u64, Vec<NoteRec>>,
+    users: BTreeMap<u64, UserRec>,
+    members: BTreeMap<u64, MemberRec>,
     tags: BTreeSet<String>,
     external_files: BTreeMap<u64, Vec<u8>>,
     redirect_downloads: bool,
@@ -255,6 +284,9 @@ impl FakeGitLab {
             milestones: BTreeMap::new(),
             issues: Vec::new(),
             statuses: Vec::new(),
+            notes: BTreeMap::new(),
+            users: BTreeMap::new(),
+            members: BTreeMap::new(),
             tags: BTreeSet::new(),
             external_files: BTreeMap::new(),
             redirect_downloads: false,
@@ -399,6 +431,45 @@ impl FakeGitLab {
     /// Forget every status of `sha`.
     pub fn clear_statuses(&self, sha: &str) {
         lock(&self.state).statuses.retain(|st| st.sha != sha);
+    }
+
+    /// Create user `username` unless one exists (usernames compare without case);
+    /// returns the user's id.
+    pub fn add_user(&self, username: &str) -> u64 {
+        lock(&self.state).add_user(username)
+    }
+
+    /// Make `username` (created if needed) a direct member of the project with
+    /// `access_level`: 10 Guest, 15 Planner, 20 Reporter, 30 Developer, 40
+    /// Maintainer, 50 Owner (GitLab's `Gitlab::Access` values).
+    pub fn set_member(&self, username: &str, access_level: u64) {
+        let mut s = lock(&self.state);
+        let id = s.add_user(username);
+        let created_at = s.members.get(&id).map_or_else(unix_now, |m| m.created_at);
+        s.members.insert(
+            id,
+            MemberRec {
+                access_level,
+                created_at,
+            },
+        );
+    }
+
+    /// Remove `username` from the project's members (the user stays).
+    pub fn remove_member(&self, username: &str) {
+        let mut s = lock(&self.state);
+        if let Some(id) = s.user_id(username) {
+            s.members.remove(&id);
+        }
+    }
+
+    /// The bodies of the notes on merge request `iid`, oldest first.
+    pub fn notes(&self, iid: u64) -> Vec<String> {
+        lock(&self.state)
+            .notes
+            .get(&iid)
+            .map(|n| n.iter().map(|n| n.body.clone()).collect())
+            .unwrap_or_default()
     }
 
     /// Make `tag` exist (see [`FakeGitLabConfig::require_existing_tags`]).
@@ -884,6 +955,9 @@ impl State {
             .map(percent_decode)
             .collect();
         let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+        if segs.as_slice() == ["users"] && req.method == Method::GET {
+            return self.list_users(req);
+        }
         let [first, project, tail @ ..] = segs.as_slice() else {
             return Reply::message(StatusCode::NOT_FOUND, "404 Not Found");
         };
@@ -906,6 +980,23 @@ impl State {
                 None => Reply::message(StatusCode::NOT_FOUND, "404 Not found"),
             },
             ["merge_requests", iid] if *m == Method::PUT => self.update_mr(iid, &params),
+            ["merge_requests", iid, "notes"] if *m == Method::POST => {
+                self.create_note(iid, &params)
+            }
+            ["merge_requests", iid, "notes"] if *m == Method::GET => match self.mr(iid) {
+                Some(mr) => {
+                    let items = self
+                        .notes
+                        .get(&mr.iid)
+                        .into_iter()
+                        .flatten()
+                        .map(|n| self.note_json(&mr, n))
+                        .collect();
+                    self.paged(req, items)
+                }
+                None => Reply::message(StatusCode::NOT_FOUND, "404 Not found"),
+            },
+            ["members", "all", user_id] if *m == Method::GET => self.member(user_id),
             ["releases"] if *m == Method::GET => self.list_releases(req),
             ["releases"] if *m == Method::POST => self.create_release(&params),
             ["releases", tag] if *m == Method::GET => match self.releases.get(*tag) {
@@ -1039,7 +1130,117 @@ impl State {
         })
     }
 
+    fn user_id(&self, username: &str) -> Option<u64> {
+        self.users
+            .values()
+            .find(|u| u.username.eq_ignore_ascii_case(username))
+            .map(|u| u.id)
+    }
+
+    fn add_user(&mut self, username: &str) -> u64 {
+        if let Some(id) = self.user_id(username) {
+            return id;
+        }
+        let id = self.id();
+        self.users.insert(
+            id,
+            UserRec {
+                id,
+                username: username.to_string(),
+            },
+        );
+        id
+    }
+
+    fn other_user_json(&self, u: &UserRec) -> Value {
+        json!({
+            "id": u.id,
+            "username": u.username,
+            "public_email": null,
+            "name": u.username,
+            "state": "active",
+            "locked": false,
+            "avatar_url": format!("{}/uploads/-/system/user/avatar/{}/avatar.png", self.origin, u.id),
+            "web_url": format!("{}/{}", self.origin, u.username)
+        })
+    }
+
+    fn list_users(&self, req: &Req) -> Reply {
+        let wanted = req.q("username");
+        let items = self
+            .users
+            .values()
+            .filter(|u| wanted.is_none_or(|w| u.username.eq_ignore_ascii_case(w)))
+            .map(|u| self.other_user_json(u))
+            .collect();
+        self.paged(req, items)
+    }
+
+    fn member(&self, user_id: &str) -> Reply {
+        let Ok(id) = user_id.parse::<u64>() else {
+            return Reply::invalid("user_id");
+        };
+        match (self.users.get(&id), self.members.get(&id)) {
+            (Some(u), Some(m)) => {
+                let mut v = self.other_user_json(u);
+                if let Some(obj) = v.as_object_mut() {
+                    obj.insert("access_level".into(), json!(m.access_level));
+                    obj.insert("created_at".into(), json!(iso8601(m.created_at)));
+                    obj.insert("created_by".into(), self.user_json());
+                    obj.insert("expires_at".into(), Value::Null);
+                    obj.insert("membership_state".into(), json!("active"));
+                }
+                Reply::ok(v)
+            }
+            _ => Reply::message(StatusCode::NOT_FOUND, "404 Not found"),
+        }
+    }
+
     // ----- merge requests --------------------------------------------------------
+
+    fn note_json(&self, mr: &Mr, n: &NoteRec) -> Value {
+        json!({
+            "id": n.id,
+            "type": null,
+            "body": n.body,
+            "attachment": null,
+            "author": self.user_json(),
+            "created_at": iso8601(n.created_at),
+            "updated_at": iso8601(n.created_at),
+            "system": false,
+            "noteable_id": mr.id,
+            "noteable_type": "MergeRequest",
+            "project_id": self.cfg.project_id,
+            "noteable_iid": mr.iid,
+            "commands_changes": {},
+            "resolvable": false,
+            "confidential": false,
+            "internal": false,
+            "imported": false,
+            "imported_from": "none"
+        })
+    }
+
+    fn create_note(&mut self, iid: &str, params: &Map<String, Value>) -> Reply {
+        let Some(mr) = self.mr(iid) else {
+            return Reply::message(StatusCode::NOT_FOUND, "404 Not found");
+        };
+        let Some(body) = param(params, "body") else {
+            return Reply::missing("body");
+        };
+        let id = self.id();
+        let note = NoteRec {
+            id,
+            body,
+            created_at: unix_now(),
+        };
+        let v = self.note_json(&mr, &note);
+        self.notes.entry(mr.iid).or_default().push(note);
+        if let Some(m) = self.mrs.get_mut(&mr.iid) {
+            m.updated_at = unix_now();
+        }
+        Reply::created(v)
+    }
 
     fn mr(&self, iid: &str) -> Option<Mr> {
         iid.parse::<u64>()
@@ -1066,7 +1267,7 @@ impl State {
             "closed_at": mr.closed_at.map(iso8601),
             "target_branch": mr.target_branch,
             "source_branch": mr.source_branch,
-            "user_notes_count": 0,
+            "user_notes_count": self.notes.get(&mr.iid).map_or(0, Vec::len),
             "upvotes": 0,
             "downvotes": 0,
             "author": self.user_json(),

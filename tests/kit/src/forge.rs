@@ -1,13 +1,14 @@
 //! The `Forge` contract (see `ferry_ports::Forge`).
 //!
-//! Clauses that need the "other side" (merging, milestones, CI statuses) take a
+//! Clauses that need the "other side" (merging, milestones, CI statuses, granting
+//! access, reading posted comments) take a
 //! [`ForgeDriver`], which each adapter's test implements against its backend (the
 //! memory adapter's inherent methods, a fake server's admin endpoints).
 
 use crate::{expect_kind, sha256};
 use ferry_ports::{
-    ChangeRequestState, CommitId, CommitStatus, ErrorKind, Forge, NewChangeRequest, ReleaseUpdate,
-    TagName,
+    ChangeRequestState, CommitId, CommitStatus, ErrorKind, Forge, NewChangeRequest, Permission,
+    ReleaseUpdate, TagName,
 };
 
 /// What the suite needs to do on the forge's side.
@@ -18,6 +19,12 @@ pub trait ForgeDriver: Sync {
     fn milestone(&self, title: &str, open: u64, closed: u64);
     /// Report `status` for `commit`.
     fn status(&self, commit: &CommitId, status: CommitStatus);
+    /// Give `user` `permission` in the repository (GitHub: a collaborator's role;
+    /// GitLab: a project member's access level); `Permission::None` takes it away.
+    fn grant(&self, user: &str, permission: Permission);
+    /// The bodies of the comments on change request `number`, oldest first, as the
+    /// forge stored them.
+    fn comments(&self, number: u64) -> Vec<String>;
 }
 
 /// Every clause; the forge must start empty.
@@ -25,6 +32,7 @@ pub async fn run_all(forge: &dyn Forge, driver: &dyn ForgeDriver) {
     change_requests(forge, driver).await;
     releases_and_assets(forge).await;
     milestones_and_statuses(forge, driver).await;
+    comments_and_permissions(forge, driver).await;
 }
 
 /// Clauses 1–4.
@@ -283,5 +291,99 @@ pub async fn milestones_and_statuses(forge: &dyn Forge, driver: &dyn ForgeDriver
         forge.commit_status(&commit).await.expect("9: status"),
         CommitStatus::Success,
         "9: success"
+    );
+}
+
+/// Clauses 10–11.
+pub async fn comments_and_permissions(forge: &dyn Forge, driver: &dyn ForgeDriver) {
+    let req = NewChangeRequest::new("feature/comments", "main", "feat: comments", "body");
+    let cr = forge.create_change_request(&req).await.expect("10: create");
+    assert_eq!(
+        driver.comments(cr.number),
+        Vec::<String>::new(),
+        "10: none yet"
+    );
+    forge
+        .comment(cr.number, "ferry: the release plan is ready")
+        .await
+        .expect("10: comment");
+    forge
+        .comment(cr.number, "second, with *markdown*\nand a new line")
+        .await
+        .expect("10: comment again");
+    assert_eq!(
+        driver.comments(cr.number),
+        [
+            "ferry: the release plan is ready",
+            "second, with *markdown*\nand a new line"
+        ],
+        "10: both comments stored, in order"
+    );
+    expect_kind(
+        "10: comment on an unknown number",
+        forge.comment(cr.number + 1000, "lost").await,
+        ErrorKind::NotFound,
+    );
+    let merge_commit = CommitId::new("3".repeat(40)).expect("valid");
+    driver.merge(cr.number, &merge_commit);
+    forge
+        .comment(cr.number, "released")
+        .await
+        .expect("10: a merged request takes comments too");
+    assert_eq!(
+        driver.comments(cr.number).last().map(String::as_str),
+        Some("released"),
+        "10: comment on a merged request"
+    );
+
+    assert_eq!(
+        forge
+            .permission("no-such-user-ferry")
+            .await
+            .expect("11: permission"),
+        Permission::None,
+        "11: an unknown user has no permission"
+    );
+    driver.grant("octo-writer", Permission::Write);
+    let p = forge
+        .permission("octo-writer")
+        .await
+        .expect("11: permission");
+    assert_eq!(p, Permission::Write, "11: granted write");
+    assert!(p.can_write(), "11: write can write");
+    for granted in [
+        Permission::Read,
+        Permission::Triage,
+        Permission::Maintain,
+        Permission::Admin,
+    ] {
+        driver.grant("octo-other", granted);
+        let p = forge
+            .permission("octo-other")
+            .await
+            .expect("11: permission");
+        assert_eq!(p, granted, "11: granted {granted:?}");
+        assert_eq!(
+            p.can_write(),
+            matches!(granted, Permission::Maintain | Permission::Admin),
+            "11: can_write of {granted:?}"
+        );
+    }
+    driver.grant("octo-other", Permission::None);
+    assert_eq!(
+        forge
+            .permission("octo-other")
+            .await
+            .expect("11: permission"),
+        Permission::None,
+        "11: access taken away"
+    );
+    assert_eq!(
+        forge
+            .permission("octo-writer")
+            .await
+            .expect("11: permission"),
+        Permission::Write,
+        "11: another user's grant is untouched"
     );
 }
