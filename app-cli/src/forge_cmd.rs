@@ -10,7 +10,7 @@ pub fn train(opts: &RepoOpts, json_out: bool) -> anyhow::Result<u8> {
     let rt = crate::release_cmd::runtime()?;
     let _inside = rt.enter();
     let forge = ferry_wiring::adapters::open_forge(&ctx.loaded.config)?;
-    let (year, date) = crate::clock::today();
+    let (year, date) = ferry_wiring::clock::today();
     let outcome = rt.block_on(train::train(
         &ctx.vcs,
         forge.as_ref(),

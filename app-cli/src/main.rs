@@ -2,7 +2,6 @@
 //! chooses and wires adapters, calls `ferry-core`, prints results.
 
 mod cli;
-mod clock;
 mod forge_cmd;
 mod output;
 mod publish_cmd;

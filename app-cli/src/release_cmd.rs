@@ -84,7 +84,7 @@ fn input<'a>(
     config: &'a ferry_core::config::Config,
     what: Option<BumpRequest>,
 ) -> ReleaseInput<'a> {
-    let (year, date) = crate::clock::today();
+    let (year, date) = ferry_wiring::clock::today();
     ReleaseInput {
         config,
         what,

@@ -145,7 +145,7 @@ pub enum VersionCommand {
 }
 
 fn this_year() -> u64 {
-    crate::clock::today().0
+    ferry_wiring::clock::today().0
 }
 
 fn emit(json_out: bool, value: serde_json::Value, plain: &str) {

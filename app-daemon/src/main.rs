@@ -1,15 +1,23 @@
-//! `ferryd` — ferry as a long-running service. This first cut loads and validates
-//! its configuration and serves a health endpoint; webhooks, the durable queue and
-//! workers build on it.
+//! `ferryd` — ferry as a self-hostable release bot: verified GitHub/GitLab webhooks
+//! become durable jobs (SQLite embedded, PostgreSQL for replicas) that run the same
+//! use cases as the `ferry` CLI — `train`, `tag`, `publish`, `publish --promote`,
+//! `mark-broken` — one at a time per repository, with retries, leases, dead letters,
+//! reconciliation, metrics and a status page. See docs/ferryd.md.
+
+mod config;
+mod events;
+mod http;
+mod metrics;
+mod runner;
+mod store;
+mod verify;
+mod worker;
 
 use anyhow::Context;
-use axum::{routing::get, Json, Router};
 use clap::{Parser, Subcommand};
-use figment::providers::{Env, Format, Serialized, Toml};
-use figment::Figment;
-use serde::{Deserialize, Serialize};
-use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// ferryd — the ferry release engine as a webhook daemon.
 #[derive(Debug, Parser)]
@@ -24,65 +32,23 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve HTTP: `GET /healthz`.
+    /// Serve: webhooks, workers, reconciliation, /healthz, /readyz, /metrics, the
+    /// status page and /api/jobs. SIGTERM or Ctrl-C stops gracefully.
     Serve,
     /// Print the merged configuration as JSON and exit.
     Config,
 }
 
-/// The daemon's configuration. Unknown keys are errors.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DaemonConfig {
-    /// Address to listen on (loopback by default).
-    listen: SocketAddr,
-}
-
-impl Default for DaemonConfig {
-    fn default() -> Self {
-        DaemonConfig {
-            listen: SocketAddr::from(([127, 0, 0, 1], 8787)),
-        }
-    }
-}
-
-fn load_config(path: &std::path::Path, explicit: bool) -> anyhow::Result<DaemonConfig> {
-    if explicit && !path.exists() {
-        anyhow::bail!("configuration file {} does not exist", path.display());
-    }
-    let file = if explicit {
-        Toml::file_exact(path)
-    } else {
-        Toml::file(path)
-    };
-    Figment::from(Serialized::defaults(DaemonConfig::default()))
-        .merge(file)
-        .merge(Env::prefixed("FERRY_DAEMON_"))
-        .extract()
-        .map_err(|e| anyhow::anyhow!("{e}"))
-        .with_context(|| {
-            format!(
-                "invalid ferryd configuration (file {}, env FERRY_DAEMON_*); valid keys: listen",
-                path.display()
-            )
-        })
-}
-
-fn router() -> Router {
-    Router::new().route("/healthz", get(health))
-}
-
-async fn health() -> Json<serde_json::Value> {
-    Json(
-        serde_json::json!({ "schema_version": 1, "status": "ok", "version": env!("CARGO_PKG_VERSION") }),
-    )
-}
-
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    ferry_git::skip_object_hash_verification();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::env::var_os("NO_COLOR").is_none())
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("FERRY_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
         .init();
     let cli = Cli::parse();
     match run(cli).await {
@@ -94,71 +60,101 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+/// Reconciliation: GitHub does not redeliver what a stopped daemon missed, so on
+/// start and every `reconcile_minutes` each repository gets a `tag` job (tags a
+/// merged release commit not yet tagged, then queues publishing of its tags whose
+/// test channel is incomplete) unless one is pending.
+async fn reconcile(config: Arc<config::DaemonConfig>, store: Arc<dyn store::JobStore>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    if config.reconcile_minutes == 0 {
+        return;
+    }
+    loop {
+        for r in &config.repository {
+            let job = store::NewJob {
+                repo: r.name.clone(),
+                kind: store::JobKind::Tag,
+                arg: String::new(),
+                reply_to: None,
+                actor: None,
+                origin: "reconcile".into(),
+            };
+            match store.enqueue_unless_pending(job).await {
+                Ok(Some(id)) => tracing::info!(job = id, repo = %r.name, "reconciliation queued a tag job"),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(repo = %r.name, "reconciliation: {e:#}"),
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(config.reconcile_minutes * 60)) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let explicit = cli.config != std::path::Path::new("ferryd.toml");
-    let config = load_config(&cli.config, explicit)?;
+    let config = config::load(&cli.config, explicit)?;
     match cli.command {
         Command::Config => {
-            println!("{}", serde_json::to_string_pretty(&config)?);
+            let mut shown = serde_json::to_value(&config)?;
+            shown["database_url"] = serde_json::json!(config.database_shown());
+            println!("{}", serde_json::to_string_pretty(&shown)?);
         }
         Command::Serve => {
+            let config = Arc::new(config);
+            let store = store::open(&config.database_url, &config.data_dir).await?;
+            let metrics = Arc::new(metrics::Metrics::default());
             let listener = tokio::net::TcpListener::bind(config.listen)
                 .await
                 .with_context(|| format!("cannot listen on {}", config.listen))?;
-            tracing::info!(address = %listener.local_addr()?, "ferryd listening");
-            axum::serve(listener, router())
-                .with_graceful_shutdown(async {
-                    let _ = tokio::signal::ctrl_c().await;
+            tracing::info!(
+                address = %listener.local_addr()?,
+                database = %if config.database_url.is_empty() { format!("sqlite in {}", config.data_dir.display()) } else { config.database_shown() },
+                repositories = config.repository.len(),
+                workers = config.workers,
+                "ferryd listening"
+            );
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let runner: Arc<dyn runner::Runner> = Arc::new(runner::Ferry::new(config.clone(), store.clone()));
+            let pool = worker::Pool { config: config.clone(), store: store.clone(), runner, metrics: metrics.clone() };
+            let workers = pool.start(stopped.clone());
+            let reconciler = tokio::spawn(reconcile(config.clone(), store.clone(), stopped.clone()));
+            let app = http::App { config: config.clone(), store, metrics };
+            axum::serve(listener, http::router(app))
+                .with_graceful_shutdown(async move {
+                    shutdown_signal().await;
+                    tracing::info!("shutting down: intake stopped, workers finishing");
+                    let _ = stop.send(true);
                 })
                 .await?;
+            for w in workers {
+                let _ = w.await;
+            }
+            reconciler.abort();
+            tracing::info!("ferryd stopped");
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use tower::ServiceExt;
-
-    #[tokio::test]
-    async fn health_answers_ok() {
-        let response = router()
-            .oneshot(
-                axum::http::Request::get("/healthz")
-                    .body(axum::body::Body::empty())
-                    .expect("request"),
-            )
-            .await
-            .expect("response");
-        assert_eq!(response.status(), 200);
-        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
-            .await
-            .expect("body");
-        let json: serde_json::Value = serde_json::from_slice(&body).expect("json");
-        assert_eq!(json["status"], "ok");
-        assert_eq!(json["schema_version"], 1);
-    }
-
-    #[test]
-    fn config_layers_and_rejects_unknown_keys() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("ferryd.toml");
-        std::fs::write(&path, "listen = \"127.0.0.1:9999\"\n").expect("write");
-        assert_eq!(load_config(&path, true).expect("valid").listen.port(), 9999);
-        std::fs::write(&path, "listen = \"127.0.0.1:9999\"\nlistne = 1\n").expect("write");
-        let err = format!("{:#}", load_config(&path, true).expect_err("unknown key"));
-        assert!(
-            err.contains("listne") && err.contains("ferryd.toml"),
-            "{err}"
-        );
-        std::fs::write(&path, "listen = \"not an address\"\n").expect("write");
-        let err = format!("{:#}", load_config(&path, true).expect_err("bad value"));
-        assert!(err.contains("listen"), "{err}");
-        assert!(load_config(&dir.path().join("missing.toml"), true).is_err());
-        assert_eq!(
-            load_config(&dir.path().join("missing.toml"), false).expect("defaults"),
-            DaemonConfig::default()
-        );
-    }
 }

@@ -1,4 +1,4 @@
-//! The one place the CLI reads the clock (`SOURCE_DATE_EPOCH` wins, for reproducible
+//! The one place the apps read the clock (`SOURCE_DATE_EPOCH` wins, for reproducible
 //! releases and tests).
 
 /// This year and today's date (`YYYY-MM-DD`), in UTC.
