@@ -107,7 +107,10 @@ impl RepoConfig {
     pub fn webhook_secret(&self) -> anyhow::Result<SecretString> {
         let secret = match (&self.webhook_secret_env, &self.webhook_secret_file) {
             (Some(var), None) => std::env::var(var).with_context(|| {
-                format!("repository {}: {var} (webhook_secret_env) is not set", self.name)
+                format!(
+                    "repository {}: {var} (webhook_secret_env) is not set",
+                    self.name
+                )
             })?,
             (None, Some(file)) => std::fs::read_to_string(file)
                 .with_context(|| {
@@ -251,7 +254,10 @@ mod tests {
         assert_eq!(load(&path, true).expect("valid").listen.port(), 9999);
         std::fs::write(&path, "listen = \"127.0.0.1:9999\"\nlistne = 1\n").expect("write");
         let err = format!("{:#}", load(&path, true).expect_err("unknown key"));
-        assert!(err.contains("listne") && err.contains("ferryd.toml"), "{err}");
+        assert!(
+            err.contains("listne") && err.contains("ferryd.toml"),
+            "{err}"
+        );
         std::fs::write(&path, "listen = \"not an address\"\n").expect("write");
         let err = format!("{:#}", load(&path, true).expect_err("bad value"));
         assert!(err.contains("listen"), "{err}");
@@ -261,8 +267,15 @@ mod tests {
         )
         .expect("write");
         let err = format!("{:#}", load(&path, true).expect_err("secret unset"));
-        assert!(err.contains("FERRY_TEST_UNSET_SECRET_VAR") && err.contains("acme/widgets"), "{err}");
-        std::fs::write(&path, "[[repository]]\nname = \"acme/widgets\"\nforge = \"bitbucket\"\npath = \"/x\"\n").expect("write");
+        assert!(
+            err.contains("FERRY_TEST_UNSET_SECRET_VAR") && err.contains("acme/widgets"),
+            "{err}"
+        );
+        std::fs::write(
+            &path,
+            "[[repository]]\nname = \"acme/widgets\"\nforge = \"bitbucket\"\npath = \"/x\"\n",
+        )
+        .expect("write");
         let err = format!("{:#}", load(&path, true).expect_err("forge"));
         assert!(err.contains("bitbucket") && err.contains("github"), "{err}");
         assert!(load(&dir.path().join("missing.toml"), true).is_err());

@@ -84,7 +84,9 @@ fn push(
         return ignored(format!("push to {git_ref}"));
     };
     if branch != default_branch {
-        return ignored(format!("push to {branch}, not the default branch {default_branch}"));
+        return ignored(format!(
+            "push to {branch}, not the default branch {default_branch}"
+        ));
     }
     if is_release_commit(head_message) {
         return Meaning {
@@ -99,13 +101,7 @@ fn push(
 }
 
 /// A `/ferry …` command in a comment.
-fn command(
-    repo: &RepoFacts<'_>,
-    body: &str,
-    actor: &str,
-    number: u64,
-    origin: &str,
-) -> Meaning {
+fn command(repo: &RepoFacts<'_>, body: &str, actor: &str, number: u64, origin: &str) -> Meaning {
     let line = body.lines().next().unwrap_or_default().trim();
     let Some(rest) = line.strip_prefix("/ferry") else {
         return ignored("a comment that is not a /ferry command");
@@ -168,7 +164,9 @@ pub fn github(repo: &RepoFacts<'_>, event: &str, body: &Value, origin: &str) -> 
                 return ignored(format!("pull request {}", s(body, &["action"])));
             }
             if head != repo.release_branch {
-                return ignored(format!("merged pull request from {head}, not the release branch"));
+                return ignored(format!(
+                    "merged pull request from {head}, not the release branch"
+                ));
             }
             Meaning {
                 detail: format!("release request #{} merged", body["number"]),
@@ -220,10 +218,15 @@ pub fn gitlab(repo: &RepoFacts<'_>, event: &str, body: &Value, origin: &str) -> 
                 return ignored(format!("merge request {action}"));
             }
             if source != repo.release_branch {
-                return ignored(format!("merged request from {source}, not the release branch"));
+                return ignored(format!(
+                    "merged request from {source}, not the release branch"
+                ));
             }
             Meaning {
-                detail: format!("release request !{} merged", body["object_attributes"]["iid"]),
+                detail: format!(
+                    "release request !{} merged",
+                    body["object_attributes"]["iid"]
+                ),
                 job: Some(job(repo, JobKind::Tag, "", origin)),
             }
         }
@@ -274,39 +277,103 @@ mod tests {
     #[test]
     fn github_events_start_the_right_jobs() {
         let push = |r: &str, msg: &str| json!({"ref": r, "after": "ab12", "repository": {"full_name": "acme/widgets", "default_branch": "main"}, "head_commit": {"message": msg}});
-        assert_eq!(kind(&github(&R, "push", &push("refs/heads/main", "feat: x"), "d")), Some((JobKind::Train, "")));
-        assert_eq!(kind(&github(&R, "push", &push("refs/heads/main", "chore(release): 1.2.0"), "d")), Some((JobKind::Tag, "")));
-        assert_eq!(kind(&github(&R, "push", &push("refs/tags/v1.2.0", ""), "d")), Some((JobKind::Publish, "v1.2.0")));
+        assert_eq!(
+            kind(&github(
+                &R,
+                "push",
+                &push("refs/heads/main", "feat: x"),
+                "d"
+            )),
+            Some((JobKind::Train, ""))
+        );
+        assert_eq!(
+            kind(&github(
+                &R,
+                "push",
+                &push("refs/heads/main", "chore(release): 1.2.0"),
+                "d"
+            )),
+            Some((JobKind::Tag, ""))
+        );
+        assert_eq!(
+            kind(&github(&R, "push", &push("refs/tags/v1.2.0", ""), "d")),
+            Some((JobKind::Publish, "v1.2.0"))
+        );
         let m = github(&R, "push", &push("refs/heads/feature", "feat: x"), "d");
-        assert!(m.job.is_none() && m.detail.contains("not the default branch"), "{m:?}");
+        assert!(
+            m.job.is_none() && m.detail.contains("not the default branch"),
+            "{m:?}"
+        );
         let mut deleted = push("refs/tags/v1", "");
         deleted["after"] = json!(ZERO_SHA);
         assert!(github(&R, "push", &deleted, "d").job.is_none());
         let pr = |head: &str, merged: bool| json!({"action": "closed", "number": 7, "pull_request": {"merged": merged, "head": {"ref": head}}});
-        assert_eq!(kind(&github(&R, "pull_request", &pr("ferry/release", true), "d")), Some((JobKind::Tag, "")));
-        assert!(github(&R, "pull_request", &pr("ferry/release", false), "d").job.is_none());
-        assert!(github(&R, "pull_request", &pr("feature", true), "d").job.is_none());
+        assert_eq!(
+            kind(&github(&R, "pull_request", &pr("ferry/release", true), "d")),
+            Some((JobKind::Tag, ""))
+        );
+        assert!(github(&R, "pull_request", &pr("ferry/release", false), "d")
+            .job
+            .is_none());
+        assert!(github(&R, "pull_request", &pr("feature", true), "d")
+            .job
+            .is_none());
         let comment = |b: &str| json!({"action": "created", "issue": {"number": 7}, "comment": {"body": b, "user": {"login": "alice"}}});
-        let m = github(&R, "issue_comment", &comment("/ferry approve v1.2.0\nthanks"), "d");
+        let m = github(
+            &R,
+            "issue_comment",
+            &comment("/ferry approve v1.2.0\nthanks"),
+            "d",
+        );
         let j = m.job.expect("job");
-        assert_eq!((j.kind, j.arg.as_str(), j.reply_to, j.actor.as_deref()), (JobKind::Promote, "v1.2.0", Some(7), Some("alice")));
-        let j = github(&R, "issue_comment", &comment("/ferry mark-broken 1.2.0 corrupts projects"), "d").job.expect("job");
-        assert_eq!((j.kind, j.arg.as_str()), (JobKind::MarkBroken, "1.2.0\ncorrupts projects"));
-        assert!(github(&R, "issue_comment", &comment("looks good"), "d").job.is_none());
+        assert_eq!(
+            (j.kind, j.arg.as_str(), j.reply_to, j.actor.as_deref()),
+            (JobKind::Promote, "v1.2.0", Some(7), Some("alice"))
+        );
+        let j = github(
+            &R,
+            "issue_comment",
+            &comment("/ferry mark-broken 1.2.0 corrupts projects"),
+            "d",
+        )
+        .job
+        .expect("job");
+        assert_eq!(
+            (j.kind, j.arg.as_str()),
+            (JobKind::MarkBroken, "1.2.0\ncorrupts projects")
+        );
+        assert!(github(&R, "issue_comment", &comment("looks good"), "d")
+            .job
+            .is_none());
         assert!(github(&R, "ping", &json!({}), "d").job.is_none());
     }
 
     #[test]
     fn gitlab_events_start_the_right_jobs() {
         let push = json!({"ref": "refs/heads/main", "after": "ab12", "project": {"path_with_namespace": "acme/widgets", "default_branch": "main"}, "commits": [{"id": "ab12", "message": "fix: y"}]});
-        assert_eq!(kind(&gitlab(&R, "Push Hook", &push, "d")), Some((JobKind::Train, "")));
+        assert_eq!(
+            kind(&gitlab(&R, "Push Hook", &push, "d")),
+            Some((JobKind::Train, ""))
+        );
         let tag = json!({"ref": "refs/tags/v2.0.0", "after": "ab12", "project": {"default_branch": "main"}});
-        assert_eq!(kind(&gitlab(&R, "Tag Push Hook", &tag, "d")), Some((JobKind::Publish, "v2.0.0")));
+        assert_eq!(
+            kind(&gitlab(&R, "Tag Push Hook", &tag, "d")),
+            Some((JobKind::Publish, "v2.0.0"))
+        );
         let mr = json!({"object_attributes": {"action": "merge", "iid": 3, "source_branch": "ferry/release"}});
-        assert_eq!(kind(&gitlab(&R, "Merge Request Hook", &mr, "d")), Some((JobKind::Tag, "")));
+        assert_eq!(
+            kind(&gitlab(&R, "Merge Request Hook", &mr, "d")),
+            Some((JobKind::Tag, ""))
+        );
         let note = json!({"object_attributes": {"note": "/ferry approve", "noteable_type": "MergeRequest"}, "merge_request": {"iid": 3}, "user": {"username": "bob"}});
         let j = gitlab(&R, "Note Hook", &note, "d").job.expect("job");
-        assert_eq!((j.kind, j.arg.as_str(), j.reply_to), (JobKind::Promote, "", Some(3)));
-        assert_eq!(repository_of(crate::config::Forge::Gitlab, &push), Some("acme/widgets"));
+        assert_eq!(
+            (j.kind, j.arg.as_str(), j.reply_to),
+            (JobKind::Promote, "", Some(3))
+        );
+        assert_eq!(
+            repository_of(crate::config::Forge::Gitlab, &push),
+            Some("acme/widgets")
+        );
     }
 }

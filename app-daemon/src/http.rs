@@ -86,23 +86,59 @@ fn release_branch(path: &std::path::Path) -> String {
     }
 }
 
-async fn intake(app: &App, route: &str, forge: Forge, headers: &HeaderMap, body: &Bytes) -> Response {
+async fn intake(
+    app: &App,
+    route: &str,
+    forge: Forge,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response {
     let Ok(doc) = serde_json::from_slice::<serde_json::Value>(body) else {
-        return refuse(app, route, StatusCode::BAD_REQUEST, "bad_request", "the body is not JSON");
+        return refuse(
+            app,
+            route,
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "the body is not JSON",
+        );
     };
     let Some(name) = events::repository_of(forge, &doc) else {
-        return refuse(app, route, StatusCode::BAD_REQUEST, "bad_request", "the payload names no repository");
+        return refuse(
+            app,
+            route,
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "the payload names no repository",
+        );
     };
     let Some(repo) = app.config.repo(name).filter(|r| r.forge == forge) else {
-        return refuse(app, route, StatusCode::NOT_FOUND, "unknown_repository", &format!("repository {name} is not served here"));
+        return refuse(
+            app,
+            route,
+            StatusCode::NOT_FOUND,
+            "unknown_repository",
+            &format!("repository {name} is not served here"),
+        );
     };
     let secret = match repo.webhook_secret() {
         Ok(s) => s,
-        Err(e) => return refuse(app, route, StatusCode::SERVICE_UNAVAILABLE, "store_error", &format!("{e:#}")),
+        Err(e) => {
+            return refuse(
+                app,
+                route,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_error",
+                &format!("{e:#}"),
+            )
+        }
     };
     let secret = secret.expose_secret();
     let checked = match forge {
-        Forge::Github => verify::github(secret.as_bytes(), header(headers, "x-hub-signature-256"), body),
+        Forge::Github => verify::github(
+            secret.as_bytes(),
+            header(headers, "x-hub-signature-256"),
+            body,
+        ),
         Forge::Gitlab => match header(headers, "webhook-signature") {
             Some(signature) => verify::standard(
                 secret,
@@ -121,7 +157,10 @@ async fn intake(app: &App, route: &str, forge: Forge, headers: &HeaderMap, body:
         return refuse(app, route, StatusCode::UNAUTHORIZED, "unauthorized", &why.0);
     }
     let (delivery, event) = match forge {
-        Forge::Github => (header(headers, "x-github-delivery"), header(headers, "x-github-event")),
+        Forge::Github => (
+            header(headers, "x-github-delivery"),
+            header(headers, "x-github-event"),
+        ),
         Forge::Gitlab => (
             header(headers, "idempotency-key")
                 .or_else(|| header(headers, "x-gitlab-event-uuid"))
@@ -130,11 +169,20 @@ async fn intake(app: &App, route: &str, forge: Forge, headers: &HeaderMap, body:
         ),
     };
     let (Some(delivery), Some(event)) = (delivery.filter(|d| !d.is_empty()), event) else {
-        return refuse(app, route, StatusCode::BAD_REQUEST, "bad_request", "the delivery id or the event name header is missing");
+        return refuse(
+            app,
+            route,
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "the delivery id or the event name header is missing",
+        );
     };
     let key = format!("{route}:{delivery}");
     let branch = release_branch(&repo.path);
-    let facts = RepoFacts { name: &repo.name, release_branch: &branch };
+    let facts = RepoFacts {
+        name: &repo.name,
+        release_branch: &branch,
+    };
     let meaning = match forge {
         Forge::Github => events::github(&facts, event, &doc, &key),
         Forge::Gitlab => events::gitlab(&facts, event, &doc, &key),
@@ -142,16 +190,28 @@ async fn intake(app: &App, route: &str, forge: Forge, headers: &HeaderMap, body:
     let stored = app
         .store
         .intake(
-            NewEvent { delivery: key, repo: repo.name.clone(), kind: event.to_string(), detail: meaning.detail.clone() },
+            NewEvent {
+                delivery: key,
+                repo: repo.name.clone(),
+                kind: event.to_string(),
+                detail: meaning.detail.clone(),
+            },
             meaning.job,
         )
         .await;
     match stored {
         Ok(Intake::Duplicate) => {
             app.metrics.delivery(route, "duplicate");
-            reply(StatusCode::OK, json!({"result": "duplicate", "detail": "this delivery was received before; nothing stored"}))
+            reply(
+                StatusCode::OK,
+                json!({"result": "duplicate", "detail": "this delivery was received before; nothing stored"}),
+            )
         }
-        Ok(Intake::Stored { event, job, coalesced }) => {
+        Ok(Intake::Stored {
+            event,
+            job,
+            coalesced,
+        }) => {
             let result = match (job, coalesced) {
                 (None, _) => "ignored",
                 (Some(_), true) => "coalesced",
@@ -159,9 +219,18 @@ async fn intake(app: &App, route: &str, forge: Forge, headers: &HeaderMap, body:
             };
             app.metrics.delivery(route, result);
             tracing::info!(route, event, ?job, result, "{}", meaning.detail);
-            reply(StatusCode::ACCEPTED, json!({"result": result, "event": event, "job": job, "detail": meaning.detail}))
+            reply(
+                StatusCode::ACCEPTED,
+                json!({"result": result, "event": event, "job": job, "detail": meaning.detail}),
+            )
         }
-        Err(e) => refuse(app, route, StatusCode::SERVICE_UNAVAILABLE, "store_error", &format!("the event could not be stored: {e:#}")),
+        Err(e) => refuse(
+            app,
+            route,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store_error",
+            &format!("the event could not be stored: {e:#}"),
+        ),
     }
 }
 
@@ -174,7 +243,10 @@ async fn gitlab(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Resp
 }
 
 async fn healthz() -> Response {
-    reply(StatusCode::OK, json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
+    reply(
+        StatusCode::OK,
+        json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}),
+    )
 }
 
 async fn readyz(State(app): State<App>) -> Response {
@@ -183,8 +255,14 @@ async fn readyz(State(app): State<App>) -> Response {
             StatusCode::OK,
             json!({"status": "ready", "database": "ok", "queue_lag_seconds": stats.queue_lag_ms as f64 / 1000.0, "jobs": stats.jobs}),
         ),
-        Ok(Err(e)) => reply(StatusCode::SERVICE_UNAVAILABLE, json!({"status": "not ready", "database": format!("{e:#}")})),
-        Err(_) => reply(StatusCode::SERVICE_UNAVAILABLE, json!({"status": "not ready", "database": "no answer within 3s"})),
+        Ok(Err(e)) => reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"status": "not ready", "database": format!("{e:#}")}),
+        ),
+        Err(_) => reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"status": "not ready", "database": "no answer within 3s"}),
+        ),
     }
 }
 
@@ -195,7 +273,11 @@ async fn metrics(State(app): State<App>) -> Response {
             app.metrics.render(&stats),
         )
             .into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("the job store is unreachable: {e:#}\n")).into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the job store is unreachable: {e:#}\n"),
+        )
+            .into_response(),
     }
 }
 
@@ -206,16 +288,26 @@ struct JobsQuery {
 }
 
 fn server_error(e: anyhow::Error) -> Response {
-    reply(StatusCode::SERVICE_UNAVAILABLE, json!({"error": format!("{e:#}")}))
+    reply(
+        StatusCode::SERVICE_UNAVAILABLE,
+        json!({"error": format!("{e:#}")}),
+    )
 }
 
 async fn api_jobs(State(app): State<App>, Query(q): Query<JobsQuery>) -> Response {
     if let Some(s) = &q.state {
         if !["queued", "running", "done", "dead"].contains(&s.as_str()) {
-            return reply(StatusCode::BAD_REQUEST, json!({"error": format!("state {s:?}: expected queued, running, done or dead")}));
+            return reply(
+                StatusCode::BAD_REQUEST,
+                json!({"error": format!("state {s:?}: expected queued, running, done or dead")}),
+            );
         }
     }
-    match app.store.jobs(q.limit.unwrap_or(100).clamp(1, 10_000), q.state.as_deref()).await {
+    match app
+        .store
+        .jobs(q.limit.unwrap_or(100).clamp(1, 10_000), q.state.as_deref())
+        .await
+    {
         Ok(jobs) => reply(StatusCode::OK, json!({"jobs": jobs})),
         Err(e) => server_error(e),
     }
@@ -224,17 +316,26 @@ async fn api_jobs(State(app): State<App>, Query(q): Query<JobsQuery>) -> Respons
 async fn api_job(State(app): State<App>, Path(id): Path<i64>) -> Response {
     match (app.store.job(id).await, app.store.runs(Some(id)).await) {
         (Ok(Some(job)), Ok(runs)) => reply(StatusCode::OK, json!({"job": job, "runs": runs})),
-        (Ok(None), _) => reply(StatusCode::NOT_FOUND, json!({"error": format!("there is no job #{id}")})),
+        (Ok(None), _) => reply(
+            StatusCode::NOT_FOUND,
+            json!({"error": format!("there is no job #{id}")}),
+        ),
         (Err(e), _) | (_, Err(e)) => server_error(e),
     }
 }
 
 async fn api_retry(State(app): State<App>, headers: HeaderMap, Path(id): Path<i64>) -> Response {
     if app.config.admin_token().is_none() {
-        return reply(StatusCode::FORBIDDEN, json!({"error": format!("the write API is off: set {} on the daemon", app.config.admin_token_env)}));
+        return reply(
+            StatusCode::FORBIDDEN,
+            json!({"error": format!("the write API is off: set {} on the daemon", app.config.admin_token_env)}),
+        );
     }
     if !crate::config::admin_ok(&app.config, header(&headers, "authorization")) {
-        return reply(StatusCode::UNAUTHORIZED, json!({"error": "a valid Authorization: Bearer <admin token> is needed"}));
+        return reply(
+            StatusCode::UNAUTHORIZED,
+            json!({"error": "a valid Authorization: Bearer <admin token> is needed"}),
+        );
     }
     match app.store.retry(id).await {
         Ok(new) => reply(StatusCode::OK, json!({"retried": id, "job": new})),
@@ -270,7 +371,12 @@ fn when(ms: i64) -> String {
     let secs = ms / 1000;
     let (y, mo, d) = ferry_core::date::civil_from_unix(secs);
     let t = secs.rem_euclid(86_400);
-    format!("{y:04}-{mo:02}-{d:02} {:02}:{:02}:{:02}Z", t / 3600, t / 60 % 60, t % 60)
+    format!(
+        "{y:04}-{mo:02}-{d:02} {:02}:{:02}:{:02}Z",
+        t / 3600,
+        t / 60 % 60,
+        t % 60
+    )
 }
 
 fn page(title: &str, body: &str) -> Html<String> {
@@ -288,7 +394,17 @@ async fn page_index(State(app): State<App>) -> Response {
     let (jobs, events) = match (app.store.jobs(100, None).await, app.store.events(50).await) {
         (Ok(j), Ok(e)) => (j, e),
         (Err(e), _) | (_, Err(e)) => {
-            return (StatusCode::SERVICE_UNAVAILABLE, page("ferryd", &format!("<p>The job store is unreachable: {}</p>", esc(&format!("{e:#}"))))).into_response()
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                page(
+                    "ferryd",
+                    &format!(
+                        "<p>The job store is unreachable: {}</p>",
+                        esc(&format!("{e:#}"))
+                    ),
+                ),
+            )
+                .into_response()
         }
     };
     let mut body = String::new();
@@ -296,15 +412,29 @@ async fn page_index(State(app): State<App>) -> Response {
     for r in &app.config.repository {
         let published = jobs
             .iter()
-            .find(|j| j.repo == r.name && j.state == "done" && matches!(j.kind.as_str(), "publish" | "promote"))
+            .find(|j| {
+                j.repo == r.name
+                    && j.state == "done"
+                    && matches!(j.kind.as_str(), "publish" | "promote")
+            })
             .map(|j| format!("{} ({})", esc(&j.arg), j.kind.as_str()))
             .unwrap_or_else(|| "—".into());
         let last = jobs
             .iter()
             .find(|j| j.repo == r.name)
-            .map(|j| format!("<a href=\"/jobs/{0}\">#{0}</a> {1} <span class=\"{2}\">{2}</span>", j.id, j.kind.as_str(), esc(&j.state)))
+            .map(|j| {
+                format!(
+                    "<a href=\"/jobs/{0}\">#{0}</a> {1} <span class=\"{2}\">{2}</span>",
+                    j.id,
+                    j.kind.as_str(),
+                    esc(&j.state)
+                )
+            })
             .unwrap_or_else(|| "—".into());
-        body.push_str(&format!("<tr><td>{}</td><td>{published}</td><td>{last}</td></tr>", esc(&r.name)));
+        body.push_str(&format!(
+            "<tr><td>{}</td><td>{published}</td><td>{last}</td></tr>",
+            esc(&r.name)
+        ));
     }
     body.push_str("</table><h2>Jobs</h2><table id=\"jobs\"><tr><th>job</th><th>repository</th><th>kind</th><th>argument</th><th>state</th><th>attempts</th><th>queued</th><th>last error</th></tr>");
     for j in &jobs {
@@ -322,7 +452,10 @@ async fn page_index(State(app): State<App>) -> Response {
     }
     body.push_str("</table><h2>Recent events</h2><table id=\"events\"><tr><th>received</th><th>repository</th><th>event</th><th>meaning</th><th>job</th></tr>");
     for e in &events {
-        let job = e.job.map(|j| format!("<a href=\"/jobs/{j}\">#{j}</a>")).unwrap_or_default();
+        let job = e
+            .job
+            .map(|j| format!("<a href=\"/jobs/{j}\">#{j}</a>"))
+            .unwrap_or_default();
         body.push_str(&format!(
             "<tr class=\"event\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{job}</td></tr>",
             when(e.received_at),
@@ -338,8 +471,20 @@ async fn page_index(State(app): State<App>) -> Response {
 async fn page_job(State(app): State<App>, Path(id): Path<i64>) -> Response {
     let (job, runs) = match (app.store.job(id).await, app.store.runs(Some(id)).await) {
         (Ok(Some(j)), Ok(r)) => (j, r),
-        (Ok(None), _) => return (StatusCode::NOT_FOUND, page("ferryd", &format!("<p>There is no job #{id}.</p>"))).into_response(),
-        (Err(e), _) | (_, Err(e)) => return (StatusCode::SERVICE_UNAVAILABLE, page("ferryd", &esc(&format!("{e:#}")))).into_response(),
+        (Ok(None), _) => {
+            return (
+                StatusCode::NOT_FOUND,
+                page("ferryd", &format!("<p>There is no job #{id}.</p>")),
+            )
+                .into_response()
+        }
+        (Err(e), _) | (_, Err(e)) => {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                page("ferryd", &esc(&format!("{e:#}"))),
+            )
+                .into_response()
+        }
     };
     let mut body = format!(
         "<p><a href=\"/\">← all jobs</a></p><table><tr><th>repository</th><td>{}</td></tr><tr><th>kind</th><td>{}</td></tr><tr><th>argument</th><td>{}</td></tr><tr><th>state</th><td class=\"{3}\" id=\"state\">{3}</td></tr><tr><th>attempts</th><td>{4}</td></tr><tr><th>origin</th><td>{5}</td></tr><tr><th>last error</th><td>{6}</td></tr></table>",
@@ -361,7 +506,10 @@ async fn page_job(State(app): State<App>, Path(id): Path<i64>) -> Response {
             esc(r.outcome.as_deref().unwrap_or("running"))
         ));
     }
-    body.push_str(&format!("</table><h2>Log</h2><pre id=\"log\">{}</pre>", esc(&job.log)));
+    body.push_str(&format!(
+        "</table><h2>Log</h2><pre id=\"log\">{}</pre>",
+        esc(&job.log)
+    ));
     page(&format!("job #{id}"), &body).into_response()
 }
 
@@ -369,7 +517,10 @@ async fn page_job(State(app): State<App>, Path(id): Path<i64>) -> Response {
 mod tests {
     #[test]
     fn html_is_escaped() {
-        assert_eq!(super::esc("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(
+            super::esc("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
         assert_eq!(super::when(0), "1970-01-01 00:00:00Z");
     }
 }

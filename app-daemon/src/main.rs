@@ -64,13 +64,14 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
@@ -86,7 +87,11 @@ async fn shutdown_signal() {
 /// start and every `reconcile_minutes` each repository gets a `tag` job (tags a
 /// merged release commit not yet tagged, then queues publishing of its tags whose
 /// test channel is incomplete) unless one is pending.
-async fn reconcile(config: Arc<config::DaemonConfig>, store: Arc<dyn store::JobStore>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+async fn reconcile(
+    config: Arc<config::DaemonConfig>,
+    store: Arc<dyn store::JobStore>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
     if config.reconcile_minutes == 0 {
         return;
     }
@@ -101,7 +106,9 @@ async fn reconcile(config: Arc<config::DaemonConfig>, store: Arc<dyn store::JobS
                 origin: "reconcile".into(),
             };
             match store.enqueue_unless_pending(job).await {
-                Ok(Some(id)) => tracing::info!(job = id, repo = %r.name, "reconciliation queued a tag job"),
+                Ok(Some(id)) => {
+                    tracing::info!(job = id, repo = %r.name, "reconciliation queued a tag job")
+                }
                 Ok(None) => {}
                 Err(e) => tracing::warn!(repo = %r.name, "reconciliation: {e:#}"),
             }
@@ -137,11 +144,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "ferryd listening"
             );
             let (stop, stopped) = tokio::sync::watch::channel(false);
-            let runner: Arc<dyn runner::Runner> = Arc::new(runner::Ferry::new(config.clone(), store.clone()));
-            let pool = worker::Pool { config: config.clone(), store: store.clone(), runner, metrics: metrics.clone() };
+            let runner: Arc<dyn runner::Runner> =
+                Arc::new(runner::Ferry::new(config.clone(), store.clone()));
+            let pool = worker::Pool {
+                config: config.clone(),
+                store: store.clone(),
+                runner,
+                metrics: metrics.clone(),
+            };
             let workers = pool.start(stopped.clone());
-            let reconciler = tokio::spawn(reconcile(config.clone(), store.clone(), stopped.clone()));
-            let app = http::App { config: config.clone(), store, metrics };
+            let reconciler =
+                tokio::spawn(reconcile(config.clone(), store.clone(), stopped.clone()));
+            let app = http::App {
+                config: config.clone(),
+                store,
+                metrics,
+            };
             axum::serve(listener, http::router(app))
                 .with_graceful_shutdown(async move {
                     shutdown_signal().await;

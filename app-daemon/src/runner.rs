@@ -71,7 +71,18 @@ fn git(dir: &Path, args: &[&str]) -> anyhow::Result<()> {
 /// branch checked out at the forge's head, local edits discarded.
 fn sync(repo: &RepoConfig) -> anyhow::Result<ferry_wiring::Context> {
     let dir = &repo.path;
-    git(dir, &["fetch", "--quiet", "--prune", "--prune-tags", "--force", "--tags", "origin"])?;
+    git(
+        dir,
+        &[
+            "fetch",
+            "--quiet",
+            "--prune",
+            "--prune-tags",
+            "--force",
+            "--tags",
+            "origin",
+        ],
+    )?;
     let ctx = ferry_wiring::open(dir, None, &[])?;
     let branch = ctx.loaded.config.release.branch.clone();
     git(
@@ -119,7 +130,13 @@ fn run_job(rt: &tokio::runtime::Runtime, repo: &RepoConfig, job: &Job) -> anyhow
     let log = match job.kind {
         JobKind::Train => {
             let (year, date) = ferry_wiring::clock::today();
-            match rt.block_on(train::train(&ctx.vcs, forge()?.as_ref(), config, &date, year))? {
+            match rt.block_on(train::train(
+                &ctx.vcs,
+                forge()?.as_ref(),
+                config,
+                &date,
+                year,
+            ))? {
                 TrainOutcome::NothingToRelease => "nothing to release".to_string(),
                 TrainOutcome::UpToDate { number } => {
                     format!("release request #{number} is up to date")
@@ -193,7 +210,11 @@ fn run_job(rt: &tokio::runtime::Runtime, repo: &RepoConfig, job: &Job) -> anyhow
                     promote,
                     ..PublishRequest::default()
                 };
-                let holder = format!("ferryd job #{} ({})", job.id, ferry_wiring::publish::holder());
+                let holder = format!(
+                    "ferryd job #{} ({})",
+                    job.id,
+                    ferry_wiring::publish::holder()
+                );
                 let report = rt.block_on(ferry_wiring::publish::publish(
                     &ctx, &request, &holder, &Observer,
                 ))?;
@@ -232,7 +253,11 @@ fn run_job(rt: &tokio::runtime::Runtime, repo: &RepoConfig, job: &Job) -> anyhow
 }
 
 /// A command from a comment runs only for a user with write permission.
-fn permitted(rt: &tokio::runtime::Runtime, repo: &RepoConfig, job: &Job) -> anyhow::Result<Option<String>> {
+fn permitted(
+    rt: &tokio::runtime::Runtime,
+    repo: &RepoConfig,
+    job: &Job,
+) -> anyhow::Result<Option<String>> {
     if !matches!(job.kind, JobKind::Promote | JobKind::MarkBroken) {
         return Ok(None);
     }
@@ -253,7 +278,12 @@ fn permitted(rt: &tokio::runtime::Runtime, repo: &RepoConfig, job: &Job) -> anyh
     }
 }
 
-fn answer(rt: &tokio::runtime::Runtime, repo: &RepoConfig, number: u64, text: &str) -> anyhow::Result<()> {
+fn answer(
+    rt: &tokio::runtime::Runtime,
+    repo: &RepoConfig,
+    number: u64,
+    text: &str,
+) -> anyhow::Result<()> {
     let ctx = ferry_wiring::open(&repo.path, None, &[])?;
     let _inside = rt.enter();
     let forge = ferry_wiring::adapters::open_forge(&ctx.loaded.config)?;
@@ -307,7 +337,8 @@ impl Runner for Ferry {
     }
 
     async fn dead(&self, job: Job, error: String) {
-        let (Some(number), Some(repo)) = (job.reply_to, self.config.repo(&job.repo).cloned()) else {
+        let (Some(number), Some(repo)) = (job.reply_to, self.config.repo(&job.repo).cloned())
+        else {
             return;
         };
         let text = format!(

@@ -355,7 +355,12 @@ impl SqlStore {
     /// The store over an open database; creates the schema if needed.
     pub fn new(mut db: Box<dyn Db>, name: &'static str) -> anyhow::Result<SqlStore> {
         db.begin()?;
-        for stmt in db.schema().split(';').map(str::trim).filter(|s| !s.is_empty()) {
+        for stmt in db
+            .schema()
+            .split(';')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             if let Err(e) = db.execute(stmt, &[]) {
                 let _ = db.rollback();
                 return Err(e.context("creating the job store's schema"));
@@ -604,7 +609,9 @@ impl JobStore for SqlStore {
         self.tx(move |db| {
             let rows = match &state {
                 Some(s) => db.query(
-                    &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE state = $1 ORDER BY id DESC LIMIT $2"),
+                    &format!(
+                        "SELECT {JOB_COLUMNS} FROM jobs WHERE state = $1 ORDER BY id DESC LIMIT $2"
+                    ),
                     &[text(s), Value::Int(limit)],
                 )?,
                 None => db.query(
@@ -988,69 +995,195 @@ pub(crate) mod tests {
     /// The queue's rules, on any store (SQLite here, PostgreSQL in the e2e suite).
     pub(crate) async fn rules(store: &dyn JobStore) {
         // Dedupe: the second delivery with the same id stores nothing.
-        let first = store.intake(event("d1", "a"), Some(job("a", JobKind::Train))).await.expect("intake");
-        assert!(matches!(first, Intake::Stored { job: Some(_), coalesced: false, .. }), "{first:?}");
-        assert_eq!(store.intake(event("d1", "a"), Some(job("a", JobKind::Train))).await.expect("dup"), Intake::Duplicate);
+        let first = store
+            .intake(event("d1", "a"), Some(job("a", JobKind::Train)))
+            .await
+            .expect("intake");
+        assert!(
+            matches!(
+                first,
+                Intake::Stored {
+                    job: Some(_),
+                    coalesced: false,
+                    ..
+                }
+            ),
+            "{first:?}"
+        );
+        assert_eq!(
+            store
+                .intake(event("d1", "a"), Some(job("a", JobKind::Train)))
+                .await
+                .expect("dup"),
+            Intake::Duplicate
+        );
         // Coalescing: a second push joins the queued train.
-        let second = store.intake(event("d2", "a"), Some(job("a", JobKind::Train))).await.expect("intake");
-        assert!(matches!(second, Intake::Stored { coalesced: true, .. }), "{second:?}");
+        let second = store
+            .intake(event("d2", "a"), Some(job("a", JobKind::Train)))
+            .await
+            .expect("intake");
+        assert!(
+            matches!(
+                second,
+                Intake::Stored {
+                    coalesced: true,
+                    ..
+                }
+            ),
+            "{second:?}"
+        );
         let mut tag = job("a", JobKind::Tag);
         tag.arg = "v1".into();
-        store.intake(event("d3", "a"), Some(tag)).await.expect("tag");
-        store.intake(event("d4", "b"), Some(job("b", JobKind::Train))).await.expect("b");
+        store
+            .intake(event("d3", "a"), Some(tag))
+            .await
+            .expect("tag");
+        store
+            .intake(event("d4", "b"), Some(job("b", JobKind::Train)))
+            .await
+            .expect("b");
         assert_eq!(store.events(10).await.expect("events").len(), 4);
 
         // One running job per repository, in queue order; other repositories go on.
-        let j1 = store.claim("w1", 60_000).await.expect("claim").expect("a job");
+        let j1 = store
+            .claim("w1", 60_000)
+            .await
+            .expect("claim")
+            .expect("a job");
         assert_eq!((j1.repo.as_str(), j1.kind), ("a", JobKind::Train));
-        let j2 = store.claim("w2", 60_000).await.expect("claim").expect("b's job");
+        let j2 = store
+            .claim("w2", 60_000)
+            .await
+            .expect("claim")
+            .expect("b's job");
         assert_eq!(j2.repo, "b");
-        assert!(store.claim("w3", 60_000).await.expect("claim").is_none(), "a's tag waits for a's train");
+        assert!(
+            store.claim("w3", 60_000).await.expect("claim").is_none(),
+            "a's tag waits for a's train"
+        );
         // A push while a's train runs queues a new train (the running one read the old branch).
-        let third = store.intake(event("d5", "a"), Some(job("a", JobKind::Train))).await.expect("intake");
-        assert!(matches!(third, Intake::Stored { coalesced: false, .. }), "{third:?}");
-        assert!(store.finish(j1.id, "w1", Outcome::Done("ok\n".into())).await.expect("finish"));
-        assert!(!store.finish(j1.id, "w1", Outcome::Done("again".into())).await.expect("finish twice"));
-        let j3 = store.claim("w1", 60_000).await.expect("claim").expect("a's tag");
+        let third = store
+            .intake(event("d5", "a"), Some(job("a", JobKind::Train)))
+            .await
+            .expect("intake");
+        assert!(
+            matches!(
+                third,
+                Intake::Stored {
+                    coalesced: false,
+                    ..
+                }
+            ),
+            "{third:?}"
+        );
+        assert!(store
+            .finish(j1.id, "w1", Outcome::Done("ok\n".into()))
+            .await
+            .expect("finish"));
+        assert!(!store
+            .finish(j1.id, "w1", Outcome::Done("again".into()))
+            .await
+            .expect("finish twice"));
+        let j3 = store
+            .claim("w1", 60_000)
+            .await
+            .expect("claim")
+            .expect("a's tag");
         assert_eq!((j3.kind, j3.arg.as_str()), (JobKind::Tag, "v1"));
 
         // A failure with a retry in the future holds the repository's later jobs back.
         let later = now_ms() + 3_600_000;
-        assert!(store.finish(j3.id, "w1", Outcome::Retry { error: "forge 502".into(), at: later }).await.expect("retry"));
-        assert!(store.claim("w1", 60_000).await.expect("claim").is_none(), "a waits for its retry");
+        assert!(store
+            .finish(
+                j3.id,
+                "w1",
+                Outcome::Retry {
+                    error: "forge 502".into(),
+                    at: later
+                }
+            )
+            .await
+            .expect("retry"));
+        assert!(
+            store.claim("w1", 60_000).await.expect("claim").is_none(),
+            "a waits for its retry"
+        );
         // Dead letters are re-run as new jobs.
-        assert!(store.finish(j2.id, "w2", Outcome::Dead("no token".into())).await.expect("dead"));
+        assert!(store
+            .finish(j2.id, "w2", Outcome::Dead("no token".into()))
+            .await
+            .expect("dead"));
         let dead = store.jobs(10, Some("dead")).await.expect("dead jobs");
         assert_eq!(dead.len(), 1);
         assert_eq!(dead[0].last_error.as_deref(), Some("no token"));
         let again = store.retry(j2.id).await.expect("retry dead");
-        assert!(store.retry(j1.id).await.expect_err("done job").to_string().contains("only a dead job"));
-        let j4 = store.claim("w2", 60_000).await.expect("claim").expect("the retried job");
+        assert!(store
+            .retry(j1.id)
+            .await
+            .expect_err("done job")
+            .to_string()
+            .contains("only a dead job"));
+        let j4 = store
+            .claim("w2", 60_000)
+            .await
+            .expect("claim")
+            .expect("the retried job");
         assert_eq!(j4.id, again);
         assert_eq!(j4.origin, format!("retry of #{}", j2.id));
 
         // A lease that expires is taken over by another worker; the first one's
         // late finish is refused.
         assert!(store.heartbeat(j4.id, "w2", -1).await.expect("heartbeat"));
-        let taken = store.claim("w9", 60_000).await.expect("claim").expect("taken over");
+        let taken = store
+            .claim("w9", 60_000)
+            .await
+            .expect("claim")
+            .expect("taken over");
         assert_eq!((taken.id, taken.attempts), (j4.id, 2));
-        assert!(!store.heartbeat(j4.id, "w2", 60_000).await.expect("heartbeat"));
-        assert!(!store.finish(j4.id, "w2", Outcome::Done(String::new())).await.expect("late"));
+        assert!(!store
+            .heartbeat(j4.id, "w2", 60_000)
+            .await
+            .expect("heartbeat"));
+        assert!(!store
+            .finish(j4.id, "w2", Outcome::Done(String::new()))
+            .await
+            .expect("late"));
         store.release(taken.id, "w9").await.expect("release");
         let back = store.job(taken.id).await.expect("job").expect("exists");
         assert_eq!((back.state.as_str(), back.attempts), ("queued", 1));
         let runs = store.runs(Some(taken.id)).await.expect("runs");
         let outcomes: Vec<Option<&str>> = runs.iter().map(|r| r.outcome.as_deref()).collect();
-        assert_eq!(outcomes, [Some("lease expired"), Some("released")], "{runs:?}");
+        assert_eq!(
+            outcomes,
+            [Some("lease expired"), Some("released")],
+            "{runs:?}"
+        );
 
         // Reconciliation does not queue what is already pending.
         let mut publish = job("c", JobKind::Publish);
         publish.arg = "v2".into();
-        assert!(store.enqueue_unless_pending(publish.clone()).await.expect("enqueue").is_some());
-        assert!(store.enqueue_unless_pending(publish).await.expect("enqueue").is_none());
+        assert!(store
+            .enqueue_unless_pending(publish.clone())
+            .await
+            .expect("enqueue")
+            .is_some());
+        assert!(store
+            .enqueue_unless_pending(publish)
+            .await
+            .expect("enqueue")
+            .is_none());
         let stats = store.stats().await.expect("stats");
-        assert!(stats.jobs.iter().any(|(s, n)| s == "done" && *n == 1), "{stats:?}");
-        assert!(stats.events.iter().any(|(s, n)| s == "coalesced" && *n == 1), "{stats:?}");
+        assert!(
+            stats.jobs.iter().any(|(s, n)| s == "done" && *n == 1),
+            "{stats:?}"
+        );
+        assert!(
+            stats
+                .events
+                .iter()
+                .any(|(s, n)| s == "coalesced" && *n == 1),
+            "{stats:?}"
+        );
     }
 
     #[tokio::test]
@@ -1075,19 +1208,24 @@ pub(crate) mod tests {
         let schema2 = schema.clone();
         tokio::task::spawn_blocking(move || {
             let mut c = postgres::Client::connect(&admin, postgres::NoTls).expect("connect");
-            c.batch_execute(&format!("CREATE SCHEMA {schema2}")).expect("schema");
+            c.batch_execute(&format!("CREATE SCHEMA {schema2}"))
+                .expect("schema");
         })
         .await
         .expect("join");
         let sep = if url.contains('?') { '&' } else { '?' };
         let scoped = format!("{url}{sep}options=-csearch_path%3D{schema}");
-        let store = open(&scoped, Path::new("/nonexistent")).await.expect("open");
+        let store = open(&scoped, Path::new("/nonexistent"))
+            .await
+            .expect("open");
         rules(store.as_ref()).await;
     }
 
     #[tokio::test]
     async fn a_database_url_of_another_scheme_is_refused() {
-        let e = open("mysql://x", Path::new("/tmp")).await.expect_err("refused");
+        let e = open("mysql://x", Path::new("/tmp"))
+            .await
+            .expect_err("refused");
         assert!(e.to_string().contains("postgres://"), "{e}");
     }
 }

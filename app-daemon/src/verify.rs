@@ -34,8 +34,8 @@ pub fn github(secret: &[u8], signature_256: Option<&str>, body: &[u8]) -> Result
         .trim()
         .strip_prefix("sha256=")
         .ok_or_else(|| refused("X-Hub-Signature-256 must be sha256=<hex>"))?;
-    let sig = hex::decode(hex_sig)
-        .map_err(|_| refused("X-Hub-Signature-256 is not hexadecimal"))?;
+    let sig =
+        hex::decode(hex_sig).map_err(|_| refused("X-Hub-Signature-256 is not hexadecimal"))?;
     let mut mac = HmacSha256::new_from_slice(secret).map_err(|_| refused("bad secret"))?;
     mac.update(body);
     mac.verify_slice(&sig)
@@ -51,7 +51,9 @@ pub fn gitlab_token(secret: &[u8], token: Option<&str>) -> Result<(), Refused> {
     if bool::from(a.ct_eq(&b)) {
         Ok(())
     } else {
-        Err(refused("X-Gitlab-Token does not match the configured secret"))
+        Err(refused(
+            "X-Gitlab-Token does not match the configured secret",
+        ))
     }
 }
 
@@ -188,9 +190,18 @@ mod tests {
         assert!(e.0.contains("window"), "{e}");
         let e = standard(secret, h, br#"{"test": 2432232315}"#, 1614265330).expect_err("tampered");
         assert!(e.0.contains("does not match"), "{e}");
-        let other_id = StandardHeaders { id: "msg_other", ..h };
+        let other_id = StandardHeaders {
+            id: "msg_other",
+            ..h
+        };
         assert!(standard(secret, other_id, body, 1614265330).is_err());
-        let none = StandardHeaders { signature: "v2,abc", ..h };
-        assert!(standard(secret, none, body, 1614265330).expect_err("no v1").0.contains("no v1"));
+        let none = StandardHeaders {
+            signature: "v2,abc",
+            ..h
+        };
+        assert!(standard(secret, none, body, 1614265330)
+            .expect_err("no v1")
+            .0
+            .contains("no v1"));
     }
 }

@@ -135,15 +135,29 @@ impl Pool {
                     (Outcome::Dead(error), "dead")
                 } else {
                     let delay = backoff_ms(&self.config, job.attempts, job.id as u64);
-                    tracing::warn!(job = job.id, attempt = job.attempts, "job failed, retrying in {}s: {error}", delay / 1000);
-                    (Outcome::Retry { error, at: now_ms() + delay }, "retry")
+                    tracing::warn!(
+                        job = job.id,
+                        attempt = job.attempts,
+                        "job failed, retrying in {}s: {error}",
+                        delay / 1000
+                    );
+                    (
+                        Outcome::Retry {
+                            error,
+                            at: now_ms() + delay,
+                        },
+                        "retry",
+                    )
                 }
             }
         };
         self.metrics.job(job.kind.as_str(), word, seconds);
         match self.store.finish(job.id, id, outcome).await {
             Ok(true) => tracing::info!(job = job.id, outcome = word, seconds, "job ended"),
-            Ok(false) => tracing::warn!(job = job.id, "the job ended after its lease was taken over; its result is not recorded"),
+            Ok(false) => tracing::warn!(
+                job = job.id,
+                "the job ended after its lease was taken over; its result is not recorded"
+            ),
             Err(e) => tracing::error!(job = job.id, "cannot record the job's end: {e:#}"),
         }
         !*shutdown.borrow()
@@ -161,11 +175,20 @@ mod tests {
             retry_max_seconds: 60,
             ..DaemonConfig::default()
         };
-        for (attempt, nominal) in [(1, 10_000.0), (2, 20_000.0), (3, 40_000.0), (4, 60_000.0), (9, 60_000.0)] {
+        for (attempt, nominal) in [
+            (1, 10_000.0),
+            (2, 20_000.0),
+            (3, 40_000.0),
+            (4, 60_000.0),
+            (9, 60_000.0),
+        ] {
             let mut seen = std::collections::BTreeSet::new();
             for salt in 0..50 {
                 let d = backoff_ms(&c, attempt, salt) as f64;
-                assert!(d >= nominal * 0.8 && d <= nominal * 1.2, "attempt {attempt}: {d}");
+                assert!(
+                    d >= nominal * 0.8 && d <= nominal * 1.2,
+                    "attempt {attempt}: {d}"
+                );
                 seen.insert(d as i64);
             }
             assert!(seen.len() > 10, "jittered: {seen:?}");
