@@ -78,6 +78,8 @@ pub enum Command {
     /// Version algebra: bump, convert, describe, compare, sort, validate, resolve.
     #[command(subcommand)]
     Version(crate::version_cmd::VersionCommand),
+    /// A running ferryd: `status`, `jobs`, `retry` (through its HTTP API).
+    Daemon(crate::daemon_cmd::DaemonArgs),
     /// Print a shell completion script on stdout.
     Completions {
         /// The shell.
@@ -112,6 +114,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Config(ConfigCommand::Show) => {
             crate::release_cmd::config_show(&cli.repo, cli.global.json)
         }
+        Command::Daemon(args) => crate::daemon_cmd::run(args, cli.global.json),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "ferry", &mut std::io::stdout());
             Ok(exit::OK)

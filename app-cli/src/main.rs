@@ -2,6 +2,7 @@
 //! chooses and wires adapters, calls `ferry-core`, prints results.
 
 mod cli;
+mod daemon_cmd;
 mod forge_cmd;
 mod output;
 mod publish_cmd;

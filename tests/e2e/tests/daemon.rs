@@ -713,3 +713,98 @@ async fn two_replicas_on_postgresql_run_every_job_exactly_once_in_order() {
     drop(daemons);
     psql(&base, &format!("DROP DATABASE IF EXISTS {db}"));
 }
+
+fn ferry_daemon(d: &Daemon, args: &[&str], admin: Option<&str>) -> std::process::Output {
+    let mut cmd = Command::new(common::bin("ferry"));
+    cmd.arg("daemon").args(args).env("FERRY_DAEMON_URL", &d.url);
+    match admin {
+        Some(t) => cmd.env("FERRY_DAEMON_ADMIN_TOKEN", t),
+        None => cmd.env_remove("FERRY_DAEMON_ADMIN_TOKEN"),
+    };
+    cmd.output().expect("ferry daemon")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_letter_keeps_its_error_and_is_retried_from_the_cli() {
+    let fake = FakeGitHub::start().await;
+    let r = repository(&fake);
+    let work = tempfile::tempdir().expect("tempdir");
+    let clone = clone(&r, &work.path().join("clone"));
+    let admin = "an-admin-token-of-some-length";
+    // The forge token is missing: the train fails, and with one attempt allowed the
+    // job is a dead letter at once.
+    let d = Daemon::start(
+        work.path(),
+        &format!(
+            "max_attempts = 1\n{}",
+            sqlite_config(&work.path().join("data"), &clone, 1)
+        ),
+        &[("FERRY_DAEMON_ADMIN_TOKEN", admin)],
+    );
+    let body = push_event(
+        "acme/widgets",
+        &r.git(&["rev-parse", "HEAD"]),
+        "fix(ui): first fix",
+    );
+    assert_eq!(
+        d.post("/webhooks/github", &headers("push", "x-1", &body), &body)
+            .0,
+        202
+    );
+    d.settle(1, Duration::from_secs(60));
+    let out = ferry_daemon(&d, &["jobs", "--state", "dead", "--json"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(doc["schema_version"], 1);
+    let dead = doc["jobs"].as_array().expect("jobs");
+    assert_eq!(dead.len(), 1, "{doc}");
+    assert!(
+        dead[0]["last_error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("FERRY_E2E_GITHUB_TOKEN is not set"),
+        "{doc}"
+    );
+    let out = ferry_daemon(&d, &["status"], None);
+    assert!(
+        out.status.success() && text(&out.stdout).contains("ready"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = ferry_daemon(&d, &["jobs"], None);
+    assert!(text(&out.stdout).contains("dead"), "{}", text(&out.stdout));
+    // Retrying needs the admin token.
+    let out = ferry_daemon(&d, &["retry", "1"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("FERRY_DAEMON_ADMIN_TOKEN"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = ferry_daemon(&d, &["retry", "1"], Some("not-the-admin-token-at-all"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("401"), "{}", text(&out.stderr));
+    let out = ferry_daemon(&d, &["retry", "1"], Some(admin));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("queued again as job #2"),
+        "{}",
+        text(&out.stdout)
+    );
+    let jobs = d.settle(2, Duration::from_secs(60));
+    let retried = jobs.iter().find(|j| j["id"] == 2).expect("job 2");
+    assert_eq!(retried["origin"], "retry of #1");
+    let out = ferry_daemon(&d, &["retry", "2"], Some(admin));
+    assert!(
+        out.status.success(),
+        "a dead retry can be retried again: {}",
+        text(&out.stderr)
+    );
+    let out = ferry_daemon(&d, &["retry", "999"], Some(admin));
+    assert!(
+        text(&out.stderr).contains("no job #999"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!d.logs().contains(admin), "the admin token is not logged");
+}
