@@ -208,6 +208,11 @@ fn post(url: &str, headers: &[(&str, String)], body: &[u8]) -> (u16, String) {
 /// A Framework-M-shaped repository (one npm package) on the fake GitHub, tagged
 /// ui@v1.0.0 and pushed; then a fix, pushed.
 fn repository(fake: &FakeGitHub) -> Repo {
+    repository_on("github", &fake.base_url, &format!("{}/{}", fake.owner, fake.repo))
+}
+
+/// The same repository on any forge.
+fn repository_on(kind: &str, base_url: &str, project: &str) -> Repo {
     let r = Repo::new();
     r.write(
         "packages/ui/package.json",
@@ -216,8 +221,7 @@ fn repository(fake: &FakeGitHub) -> Repo {
     r.write(
         "ferry.toml",
         &format!(
-            "[release]\nmode = \"independent\"\n\n[changelog]\nenabled = false\n\n[forge]\nkind = \"github\"\nbase_url = \"{}\"\nproject = \"{}/{}\"\ntoken_env = \"FERRY_E2E_GITHUB_TOKEN\"\n\n[[package]]\nname = \"ui\"\npath = \"packages/ui\"\n",
-            fake.base_url, fake.owner, fake.repo
+            "[release]\nmode = \"independent\"\n\n[changelog]\nenabled = false\n\n[forge]\nkind = \"{kind}\"\nbase_url = \"{base_url}\"\nproject = \"{project}\"\ntoken_env = \"FERRY_E2E_GITHUB_TOKEN\"\n\n[[package]]\nname = \"ui\"\npath = \"packages/ui\"\n"
         ),
     );
     r.commit_all("chore: import");
@@ -807,4 +811,94 @@ async fn a_dead_letter_keeps_its_error_and_is_retried_from_the_cli() {
         text(&out.stderr)
     );
     assert!(!d.logs().contains(admin), "the admin token is not logged");
+}
+
+fn standard_signature(id: &str, timestamp: i64, body: &[u8]) -> String {
+    use base64::Engine as _;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).expect("key");
+    mac.update(format!("{id}.{timestamp}.").as_bytes());
+    mac.update(body);
+    format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gitlab_tokens_and_standard_webhook_signatures() {
+    let fake = ferry_fakes::gitlab::FakeGitLab::start().await;
+    let r = repository_on("gitlab", &fake.base_url, &fake.path);
+    let work = tempfile::tempdir().expect("tempdir");
+    let clone = clone(&r, &work.path().join("clone"));
+    let config = sqlite_config(&work.path().join("data"), &clone, 2)
+        .replace("forge = \"github\"", "forge = \"gitlab\"");
+    let d = Daemon::start(work.path(), &config, &[("FERRY_E2E_GITHUB_TOKEN", &fake.token)]);
+    let sha = r.git(&["rev-parse", "HEAD"]);
+    let body = serde_json::to_vec(&serde_json::json!({
+        "object_kind": "push",
+        "ref": "refs/heads/main",
+        "after": sha,
+        "project": {"path_with_namespace": fake.path, "default_branch": "main"},
+        "commits": [{"id": sha, "message": "fix(ui): first fix"}]
+    }))
+    .expect("json");
+    let hook = |extra: Vec<(&'static str, String)>| {
+        let mut h = vec![("X-Gitlab-Event", "Push Hook".to_string())];
+        h.extend(extra);
+        h
+    };
+    // The token: wrong or missing is 401.
+    let wrong = hook(vec![("X-Gitlab-Token", "guess".into()), ("X-Gitlab-Event-UUID", "u-1".into())]);
+    assert_eq!(d.post("/webhooks/gitlab", &wrong, &body).0, 401);
+    assert_eq!(d.post("/webhooks/gitlab", &hook(vec![("X-Gitlab-Event-UUID", "u-1".into())]), &body).0, 401);
+    // Standard Webhooks: a signature older than five minutes is a replay.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64;
+    let stale = hook(vec![
+        ("webhook-id", "msg_1".into()),
+        ("webhook-timestamp", (now - 400).to_string()),
+        ("webhook-signature", standard_signature("msg_1", now - 400, &body)),
+    ]);
+    let (status, reply) = d.post("/webhooks/gitlab", &stale, &body);
+    assert_eq!(status, 401, "{reply}");
+    assert!(reply.contains("window"), "{reply}");
+    assert_eq!(d.get("/api/events")["events"], serde_json::json!([]), "nothing stored");
+    let fresh = hook(vec![
+        ("webhook-id", "msg_1".into()),
+        ("webhook-timestamp", now.to_string()),
+        ("webhook-signature", standard_signature("msg_1", now, &body)),
+    ]);
+    assert_eq!(d.post("/webhooks/gitlab", &fresh, &body).0, 202);
+    let (status, reply) = d.post("/webhooks/gitlab", &fresh, &body);
+    assert_eq!((status, reply.contains("duplicate")), (200, true), "the same webhook-id: {reply}");
+    // The plain token works too, deduplicated by X-Gitlab-Event-UUID.
+    let token = hook(vec![("X-Gitlab-Token", SECRET.into()), ("X-Gitlab-Event-UUID", "u-2".into())]);
+    assert_eq!(d.post("/webhooks/gitlab", &token, &body).0, 202);
+    let jobs = d.settle(1, Duration::from_secs(60));
+    assert!(jobs.iter().all(|j| j["state"] == "done"), "{jobs:?}\n{}", d.logs());
+    // A developer may approve; a reporter may not: the refusal is a note on the MR.
+    fake.set_member("rita", 20);
+    let note = serde_json::to_vec(&serde_json::json!({
+        "object_kind": "note",
+        "object_attributes": {"note": "/ferry mark-broken 1.0.0 it corrupts data", "noteable_type": "MergeRequest"},
+        "merge_request": {"iid": 1},
+        "user": {"username": "rita"},
+        "project": {"path_with_namespace": fake.path}
+    }))
+    .expect("json");
+    let h = vec![
+        ("X-Gitlab-Event", "Note Hook".to_string()),
+        ("X-Gitlab-Token", SECRET.to_string()),
+        ("X-Gitlab-Event-UUID", "u-3".to_string()),
+    ];
+    assert_eq!(d.post("/webhooks/gitlab", &h, &note).0, 202);
+    let jobs = d.settle(2, Duration::from_secs(60));
+    assert!(jobs.iter().all(|j| j["state"] == "done"), "{jobs:?}\n{}", d.logs());
+    let notes = fake.notes(1);
+    assert!(
+        notes.iter().any(|n| n.contains("@rita") && n.contains("needs write permission")),
+        "{notes:?}"
+    );
 }
