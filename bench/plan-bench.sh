@@ -12,6 +12,9 @@
 #   BENCH_OUT=dir     cache of generated repositories (default bench/out)
 #   BENCH_TIMER=python|time   how to measure (default: python, the more precise)
 #   SINGLE=0          skip the single-package case (a one-package repository, 10000 commits)
+#   LOAD=0            busy processes kept running while measuring (a shared CI runner):
+#                     LOAD=1 spins one CPU hog pinned to the last core (taskset), so
+#                     git and ferry share the machine with it
 #
 # Exit status: 0 when every command ran, even if a performance target is missed (this
 # is a report); 1 when a command failed (generation, build, git, ferry); 3 when every
@@ -78,7 +81,32 @@ case $BENCH_TIMER in
 esac
 
 TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+HOGS=()
+cleanup() {
+    for h in "${HOGS[@]}"; do kill "$h" 2>/dev/null || true; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# --- load ---------------------------------------------------------------------------
+LOAD=${LOAD:-0}
+[[ $LOAD =~ ^[0-9]+$ ]] || die "LOAD must be a number of CPU hogs"
+start_load() {
+    local cores last i
+    cores=$(nproc)
+    last=$((cores - 1))
+    for ((i = 0; i < LOAD; i++)); do
+        # A pure busy loop, pinned to the last core(s) when taskset is there.
+        local core=$(( (last - i) % cores ))
+        if command -v taskset >/dev/null; then
+            taskset -c "$core" sh -c 'while :; do :; done' &
+        else
+            sh -c 'while :; do :; done' &
+        fi
+        HOGS+=("$!")
+    done
+    [ "$LOAD" = 0 ] || note "load: $LOAD CPU hog(s) (busy loops${HOGS:+, pinned with taskset}) running: ${HOGS[*]}"
+}
 
 # The python wrapper: wall time with perf_counter, peak RSS of the (only) child from
 # getrusage(RUSAGE_CHILDREN), in KiB on Linux.
@@ -173,10 +201,12 @@ verdict() { # verdict CONDITION-RESULT(0/1) OFFICIAL(0/1)
 }
 
 MISMATCHES=0
+LOAD_STARTED=0
 ROWS=()
 CHECKS=()
 for c in "${sizes[@]}"; do
     ensure_repo "$PACKAGES" "$c"
+    [ $LOAD_STARTED = 1 ] || { start_load; LOAD_STARTED=1; }
     note "measuring ${PACKAGES} packages x $c commits ($RUNS runs each)"
     bench_repo
     ratio=$(awk -v f="$FERRY_S" -v g="$GIT_S" 'BEGIN { printf "%.2f", (g > 0 ? f / g : 0) }')
@@ -206,6 +236,7 @@ echo
 echo "ferry plan --json vs git log --name-only --format=%H HEAD"
 echo "  ferry: $FERRY_BIN ($("$FERRY_BIN" --version 2>/dev/null || echo '?'))"
 echo "  $(git --version); $(nproc 2>/dev/null || echo '?') cores; timer: $BENCH_TIMER; median of $RUNS; seed $SEED"
+echo "  load: $([ "$LOAD" = 0 ] && echo "none (quiet machine)" || echo "$LOAD busy-loop CPU hog(s) pinned to the last core(s) during every run")"
 echo "  targets (stated at 300 packages x $TARGET_COMMITS commits; other rows in parentheses):"
 echo "    ferry/git <= $MAX_RATIO, ferry peak RSS <= $MAX_PEAK_MIB MiB; single package x $SINGLE_COMMITS commits <= $MAX_SINGLE_MS ms"
 echo

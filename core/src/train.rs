@@ -550,8 +550,16 @@ pub async fn tag(
         if forge.find_release(&w.tag).await?.is_some() {
             continue;
         }
-        let notes = notes_for(vcs, &release.id, w).await?;
-        let update = ReleaseUpdate::new(w.tag.to_string(), notes).prerelease(w.prerelease);
+        let mut notes = notes_for(vcs, &release.id, w).await?;
+        // A forge without a pre-release flag (GitLab) says so in the notes instead.
+        let flag = forge.capabilities().prerelease_flag;
+        if w.prerelease && !flag {
+            notes = format!(
+                "> **Pre-release** {}: not for production use.\n\n{notes}",
+                w.version
+            );
+        }
+        let update = ReleaseUpdate::new(w.tag.to_string(), notes).prerelease(w.prerelease && flag);
         match forge.create_release(&w.tag, &update).await {
             Ok(_) => outcome.created_releases.push(w.tag.clone()),
             Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
@@ -739,6 +747,38 @@ mod tests {
                 .expect("train"),
             TrainOutcome::NothingToRelease
         );
+    }
+
+    #[tokio::test]
+    async fn a_pre_release_on_a_forge_without_the_flag_says_so_in_its_notes() {
+        use ferry_ports::ForgeCapabilities;
+        for flag in [true, false] {
+            let (vcs, _origin, _) = setup().await;
+            let forge = InMemoryForge::with_capabilities(
+                ForgeCapabilities::new(false, true).with_prerelease_flag(flag),
+            );
+            vcs.commit_files(
+                "chore(release): api@v1.1.0-rc.1",
+                &[(
+                    "packages/api/package.json",
+                    "{\"name\": \"api\", \"version\": \"1.1.0-rc.1\"}\n",
+                )],
+            );
+            let out = tag(&vcs, &forge, &config()).await.expect("tag");
+            assert_eq!(out.created_releases.len(), 1, "{out:?}");
+            let rel = forge
+                .find_release(&TagName::new("api@v1.1.0-rc.1").expect("v"))
+                .await
+                .expect("find")
+                .expect("release");
+            assert_eq!(rel.prerelease, flag, "flagged where the forge can");
+            assert_eq!(
+                rel.notes.starts_with("> **Pre-release** 1.1.0-rc.1"),
+                !flag,
+                "{}",
+                rel.notes
+            );
+        }
     }
 
     #[tokio::test]

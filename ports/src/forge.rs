@@ -302,6 +302,9 @@ pub struct ForgeCapabilities {
     pub draft_releases: bool,
     /// Release assets can be uploaded (rather than linked).
     pub asset_upload: bool,
+    /// Release entries carry a pre-release flag (GitHub: yes; GitLab: no — an
+    /// "upcoming release" there is a future date, not a pre-release).
+    pub prerelease_flag: bool,
 }
 
 impl ForgeCapabilities {
@@ -310,15 +313,24 @@ impl ForgeCapabilities {
         ForgeCapabilities {
             draft_releases: true,
             asset_upload: true,
+            prerelease_flag: true,
         }
     }
 
-    /// With the given flags.
+    /// With the given flags (and a pre-release flag; see
+    /// [`with_prerelease_flag`](Self::with_prerelease_flag)).
     pub const fn new(draft_releases: bool, asset_upload: bool) -> Self {
         ForgeCapabilities {
             draft_releases,
             asset_upload,
+            prerelease_flag: true,
         }
+    }
+
+    /// Whether release entries carry a pre-release flag.
+    pub const fn with_prerelease_flag(mut self, prerelease_flag: bool) -> Self {
+        self.prerelease_flag = prerelease_flag;
+        self
     }
 }
 
@@ -339,7 +351,8 @@ impl ForgeCapabilities {
 /// 5. `create_release` for a tag that already has a release entry fails with
 ///    `AlreadyExists`; `find_release(tag)` returns it, or `None`. A draft is created
 ///    only when `capabilities().draft_releases`; otherwise `draft: true` fails with
-///    `Unsupported`.
+///    `Unsupported`. Likewise `prerelease: true` needs
+///    `capabilities().prerelease_flag` (never silently dropped).
 /// 6. `update_release` changes only the fields that are `Some`; an unknown id fails
 ///    with `NotFound`.
 /// 7. `upload_asset` attaches a file; when an asset of the same name and the same

@@ -168,6 +168,7 @@ pub async fn publish(
             },
         });
     }
+    let mut manifests = Vec::new();
     for m in &config.manifest {
         let Some(template_path) = &m.template else {
             continue;
@@ -186,8 +187,9 @@ pub async fn publish(
         if publish::store_manifest(store.as_ref(), &release, name, &content).await? {
             tracing::info!("stored {name} for {release}");
         }
+        manifests.push((name.to_string(), content));
     }
-    Ok(publish::publish(
+    let report = publish::publish(
         store.as_ref(),
         &release,
         &targets,
@@ -196,7 +198,57 @@ pub async fn publish(
         request.wait,
         observer,
     )
-    .await?)
+    .await?;
+    attach_manifests(ctx, &tagged, &manifests).await?;
+    Ok(report)
+}
+
+/// The release manifests attached to the forge's release entry of the tag (Enso's
+/// `manifest.yaml` beside the assets): idempotent by name and digest. Without a
+/// release entry yet (`ferry tag` makes it) or without the forge's token, it says so
+/// and the next publish attaches them.
+async fn attach_manifests(
+    ctx: &Context,
+    tagged: &TaggedRelease,
+    manifests: &[(String, String)],
+) -> anyhow::Result<()> {
+    let config = &ctx.loaded.config;
+    if manifests.is_empty() || config.forge.kind == ferry_core::config::ForgeKind::None {
+        return Ok(());
+    }
+    if std::env::var(&config.forge.token_env).map_or(true, |t| t.trim().is_empty()) {
+        tracing::warn!(
+            "{} is not set: the release manifest is not attached to the forge's release entry of {}",
+            config.forge.token_env,
+            tagged.tag
+        );
+        return Ok(());
+    }
+    let forge = open_forge(config)?;
+    if !forge.capabilities().asset_upload {
+        tracing::warn!("the forge cannot take release assets: the manifest is not attached");
+        return Ok(());
+    }
+    let Some(entry) = forge.find_release(&tagged.tag).await? else {
+        tracing::info!(
+            "{} has no release entry yet: the manifest is attached by the next publish after `ferry tag`",
+            tagged.tag
+        );
+        return Ok(());
+    };
+    for (name, content) in manifests {
+        forge
+            .upload_asset(
+                &entry.id,
+                name,
+                "application/yaml",
+                content.clone().into_bytes(),
+            )
+            .await
+            .with_context(|| format!("attaching {name} to the release entry of {}", tagged.tag))?;
+        tracing::info!("{name} attached to the release entry of {}", tagged.tag);
+    }
+    Ok(())
 }
 
 /// A release's ledger record (`None`: never published), and its ledger name.

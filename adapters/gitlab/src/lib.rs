@@ -515,7 +515,7 @@ fn combine(statuses: &[model::CommitStatus]) -> CommitStatus {
 #[async_trait]
 impl Forge for GitLabForge {
     fn capabilities(&self) -> ForgeCapabilities {
-        ForgeCapabilities::new(false, true)
+        ForgeCapabilities::new(false, true).with_prerelease_flag(false)
     }
 
     async fn create_change_request(&self, request: &NewChangeRequest) -> PortResult<ChangeRequest> {
@@ -647,6 +647,11 @@ impl Forge for GitLabForge {
                 "GitLab has no draft releases (capabilities().draft_releases is false)",
             ));
         }
+        if release.prerelease == Some(true) {
+            return Err(PortError::unsupported(
+                "GitLab releases have no pre-release flag (capabilities().prerelease_flag is false)",
+            ));
+        }
         let what = format!("create a release for tag {tag} in {}", self.project_label());
         let mut builder = CreateRelease::builder();
         builder.project(self.project()).tag_name(tag.as_str());
@@ -684,12 +689,18 @@ impl Forge for GitLabForge {
                 "GitLab has no draft releases (capabilities().draft_releases is false)",
             ));
         }
+        if update.prerelease == Some(true) {
+            return Err(PortError::unsupported(
+                "GitLab releases have no pre-release flag (capabilities().prerelease_flag is false)",
+            ));
+        }
         let tag = self.release_tag(id)?;
         let project = self.project();
         let not_found = || format!("no release with id {id} in {}", self.project_label());
         // GitLab has no pre-release flag (an "upcoming release" is one whose
-        // `released_at` is in the future, not a pre-release): `prerelease` is not
-        // stored, and `draft: Some(false)` is what every GitLab release already is.
+        // `released_at` is in the future, not a pre-release): `prerelease: true` was
+        // refused above, and `draft`/`prerelease: Some(false)` is what every GitLab
+        // release already is.
         let r: model::Release = if update.name.is_none() && update.notes.is_none() {
             let what = format!("get release {tag} of {}", self.project_label());
             let endpoint = endpoints::ReleaseByTag {

@@ -576,14 +576,27 @@ async fn releases_have_no_drafts_and_no_prerelease_flag() {
     let forge = forge(&fake);
     assert!(!forge.capabilities().draft_releases);
     assert!(forge.capabilities().asset_upload);
+    assert!(!forge.capabilities().prerelease_flag);
     let t = tag("pkg/v2.0.0-rc.1");
+    expect_kind(
+        "a pre-release flag GitLab cannot store",
+        forge
+            .create_release(
+                &t,
+                &ReleaseUpdate::new("pkg 2.0.0-rc.1", "notes").prerelease(true),
+            )
+            .await,
+        ErrorKind::Unsupported,
+    );
+    assert_eq!(
+        forge.find_release(&t).await.expect("find"),
+        None,
+        "nothing created"
+    );
     let rel = forge
-        .create_release(
-            &t,
-            &ReleaseUpdate::new("pkg 2.0.0-rc.1", "notes").prerelease(true),
-        )
+        .create_release(&t, &ReleaseUpdate::new("pkg 2.0.0-rc.1", "notes"))
         .await
-        .expect("a pre-release is created as a plain release");
+        .expect("a plain release");
     assert_eq!(rel.id, "pkg/v2.0.0-rc.1", "ids are tags");
     assert!(!rel.draft && !rel.prerelease);
     assert!(

@@ -234,6 +234,11 @@ impl Forge for InMemoryForge {
         tag: &TagName,
         release: &ReleaseUpdate,
     ) -> PortResult<ReleaseEntry> {
+        if release.prerelease == Some(true) && !self.capabilities.prerelease_flag {
+            return Err(PortError::unsupported(
+                "this forge has no pre-release flag (capabilities().prerelease_flag is false)",
+            ));
+        }
         if release.draft == Some(true) && !self.capabilities.draft_releases {
             return Err(PortError::unsupported("this forge has no draft releases"));
         }
@@ -262,6 +267,11 @@ impl Forge for InMemoryForge {
     }
 
     async fn update_release(&self, id: &str, update: &ReleaseUpdate) -> PortResult<ReleaseEntry> {
+        if update.prerelease == Some(true) && !self.capabilities.prerelease_flag {
+            return Err(PortError::unsupported(
+                "this forge has no pre-release flag (capabilities().prerelease_flag is false)",
+            ));
+        }
         if update.draft == Some(true) && !self.capabilities.draft_releases {
             return Err(PortError::unsupported("this forge has no draft releases"));
         }

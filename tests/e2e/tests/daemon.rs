@@ -208,7 +208,11 @@ fn post(url: &str, headers: &[(&str, String)], body: &[u8]) -> (u16, String) {
 /// A Framework-M-shaped repository (one npm package) on the fake GitHub, tagged
 /// ui@v1.0.0 and pushed; then a fix, pushed.
 fn repository(fake: &FakeGitHub) -> Repo {
-    repository_on("github", &fake.base_url, &format!("{}/{}", fake.owner, fake.repo))
+    repository_on(
+        "github",
+        &fake.base_url,
+        &format!("{}/{}", fake.owner, fake.repo),
+    )
 }
 
 /// The same repository on any forge.
@@ -832,7 +836,11 @@ async fn gitlab_tokens_and_standard_webhook_signatures() {
     let clone = clone(&r, &work.path().join("clone"));
     let config = sqlite_config(&work.path().join("data"), &clone, 2)
         .replace("forge = \"github\"", "forge = \"gitlab\"");
-    let d = Daemon::start(work.path(), &config, &[("FERRY_E2E_GITHUB_TOKEN", &fake.token)]);
+    let d = Daemon::start(
+        work.path(),
+        &config,
+        &[("FERRY_E2E_GITHUB_TOKEN", &fake.token)],
+    );
     let sha = r.git(&["rev-parse", "HEAD"]);
     let body = serde_json::to_vec(&serde_json::json!({
         "object_kind": "push",
@@ -848,9 +856,20 @@ async fn gitlab_tokens_and_standard_webhook_signatures() {
         h
     };
     // The token: wrong or missing is 401.
-    let wrong = hook(vec![("X-Gitlab-Token", "guess".into()), ("X-Gitlab-Event-UUID", "u-1".into())]);
+    let wrong = hook(vec![
+        ("X-Gitlab-Token", "guess".into()),
+        ("X-Gitlab-Event-UUID", "u-1".into()),
+    ]);
     assert_eq!(d.post("/webhooks/gitlab", &wrong, &body).0, 401);
-    assert_eq!(d.post("/webhooks/gitlab", &hook(vec![("X-Gitlab-Event-UUID", "u-1".into())]), &body).0, 401);
+    assert_eq!(
+        d.post(
+            "/webhooks/gitlab",
+            &hook(vec![("X-Gitlab-Event-UUID", "u-1".into())]),
+            &body
+        )
+        .0,
+        401
+    );
     // Standard Webhooks: a signature older than five minutes is a replay.
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -859,12 +878,19 @@ async fn gitlab_tokens_and_standard_webhook_signatures() {
     let stale = hook(vec![
         ("webhook-id", "msg_1".into()),
         ("webhook-timestamp", (now - 400).to_string()),
-        ("webhook-signature", standard_signature("msg_1", now - 400, &body)),
+        (
+            "webhook-signature",
+            standard_signature("msg_1", now - 400, &body),
+        ),
     ]);
     let (status, reply) = d.post("/webhooks/gitlab", &stale, &body);
     assert_eq!(status, 401, "{reply}");
     assert!(reply.contains("window"), "{reply}");
-    assert_eq!(d.get("/api/events")["events"], serde_json::json!([]), "nothing stored");
+    assert_eq!(
+        d.get("/api/events")["events"],
+        serde_json::json!([]),
+        "nothing stored"
+    );
     let fresh = hook(vec![
         ("webhook-id", "msg_1".into()),
         ("webhook-timestamp", now.to_string()),
@@ -872,12 +898,23 @@ async fn gitlab_tokens_and_standard_webhook_signatures() {
     ]);
     assert_eq!(d.post("/webhooks/gitlab", &fresh, &body).0, 202);
     let (status, reply) = d.post("/webhooks/gitlab", &fresh, &body);
-    assert_eq!((status, reply.contains("duplicate")), (200, true), "the same webhook-id: {reply}");
+    assert_eq!(
+        (status, reply.contains("duplicate")),
+        (200, true),
+        "the same webhook-id: {reply}"
+    );
     // The plain token works too, deduplicated by X-Gitlab-Event-UUID.
-    let token = hook(vec![("X-Gitlab-Token", SECRET.into()), ("X-Gitlab-Event-UUID", "u-2".into())]);
+    let token = hook(vec![
+        ("X-Gitlab-Token", SECRET.into()),
+        ("X-Gitlab-Event-UUID", "u-2".into()),
+    ]);
     assert_eq!(d.post("/webhooks/gitlab", &token, &body).0, 202);
     let jobs = d.settle(1, Duration::from_secs(60));
-    assert!(jobs.iter().all(|j| j["state"] == "done"), "{jobs:?}\n{}", d.logs());
+    assert!(
+        jobs.iter().all(|j| j["state"] == "done"),
+        "{jobs:?}\n{}",
+        d.logs()
+    );
     // A developer may approve; a reporter may not: the refusal is a note on the MR.
     fake.set_member("rita", 20);
     let note = serde_json::to_vec(&serde_json::json!({
@@ -895,10 +932,16 @@ async fn gitlab_tokens_and_standard_webhook_signatures() {
     ];
     assert_eq!(d.post("/webhooks/gitlab", &h, &note).0, 202);
     let jobs = d.settle(2, Duration::from_secs(60));
-    assert!(jobs.iter().all(|j| j["state"] == "done"), "{jobs:?}\n{}", d.logs());
+    assert!(
+        jobs.iter().all(|j| j["state"] == "done"),
+        "{jobs:?}\n{}",
+        d.logs()
+    );
     let notes = fake.notes(1);
     assert!(
-        notes.iter().any(|n| n.contains("@rita") && n.contains("needs write permission")),
+        notes
+            .iter()
+            .any(|n| n.contains("@rita") && n.contains("needs write permission")),
         "{notes:?}"
     );
 }

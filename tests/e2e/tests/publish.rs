@@ -652,3 +652,34 @@ fn version_resolve_names_the_newest_release_that_is_not_broken() {
         text(&out.stderr)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_release_manifest_is_attached_to_the_forge_release_entry() {
+    let fake = ferry_fakes::github::FakeGitHub::start().await;
+    let r = enso();
+    let toml = r.read("ferry.toml")
+        + &format!(
+            "\n[forge]\nkind = \"github\"\nbase_url = \"{}\"\nproject = \"acme/widgets\"\ntoken_env = \"FERRY_E2E_GITHUB_TOKEN\"\n\n[manifest]\ntemplate = \"distribution/manifest.template.yaml\"\n",
+            fake.base_url
+        );
+    r.write("ferry.toml", &toml);
+    r.write(
+        "distribution/manifest.template.yaml",
+        "minimum-launcher-version: {version}\n",
+    );
+    retag(&r);
+    let id = fake.seed_release("2026.1.1", false);
+    let token = fake.token.clone();
+    let out = publish(&r, &[("FERRY_E2E_GITHUB_TOKEN", &token)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        fake.asset_bytes(id, "manifest.yaml").as_deref(),
+        Some(&b"minimum-launcher-version: 2026.1.1\n"[..]),
+        "attached beside the release's assets"
+    );
+    // Publishing again uploads nothing new.
+    let writes = fake.write_count();
+    let out = publish(&r, &[("FERRY_E2E_GITHUB_TOKEN", &token)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(fake.write_count(), writes, "idempotent");
+}

@@ -174,6 +174,27 @@ pub async fn releases_and_assets(forge: &dyn Forge) {
             ErrorKind::Unsupported,
         );
     }
+    let t3 = TagName::new("pkg@v2.0.0-rc.1").expect("valid");
+    let pre = forge
+        .create_release(
+            &t3,
+            &ReleaseUpdate::new("pkg 2.0.0-rc.1", "rc").prerelease(true),
+        )
+        .await;
+    if forge.capabilities().prerelease_flag {
+        assert!(pre.expect("5: a pre-release").prerelease, "5: flagged");
+    } else {
+        expect_kind(
+            "5: a pre-release without the capability",
+            pre,
+            ErrorKind::Unsupported,
+        );
+        assert_eq!(
+            forge.find_release(&t3).await.expect("5: find"),
+            None,
+            "5: nothing created when refused"
+        );
+    }
     let found = forge
         .find_release(&tag)
         .await
