@@ -1,5 +1,13 @@
 //! The `Changelog` port: where release notes accumulate and how they are rotated into
 //! a released section (Keep a Changelog files, fragment directories, memory).
+//!
+//! **Deprecated since 0.1.1, to be removed in 1.0** (STABILITY.md's policy: at least
+//! three minor releases first). ferry's releases never went through it: the changelog
+//! is one of the files of the release commit, edited by `ferry_core::keepachangelog`
+//! (and fragments read at the release commit through [`Vcs`](crate::Vcs)), so that the
+//! dry run shows its diff with every manifest's, the commit is atomic, and bare clones
+//! plan. See ARCHITECTURE.md, "The changelog is a file of the release commit".
+#![allow(deprecated)]
 
 use crate::error::PortResult;
 use crate::types::{CommitId, PackageName, Version};
@@ -11,6 +19,7 @@ use std::fmt;
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[deprecated(since = "0.1.1", note = "ferry edits changelogs as files of the release commit: use ferry_core::keepachangelog (and Vcs for fragments); removed in 1.0")]
 pub enum ChangelogScope {
     /// The repository-wide changelog.
     Root,
@@ -22,6 +31,7 @@ pub enum ChangelogScope {
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "type", content = "id")]
+#[deprecated(since = "0.1.1", note = "ferry edits changelogs as files of the release commit: use ferry_core::keepachangelog (and Vcs for fragments); removed in 1.0")]
 pub enum EntrySource {
     /// A fragment file (its id, e.g. `1234` for `changelog.d/1234.fixed.md`).
     Fragment(String),
@@ -35,6 +45,7 @@ pub enum EntrySource {
 /// `deprecated`, or a configured one).
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[deprecated(since = "0.1.1", note = "ferry edits changelogs as files of the release commit: use ferry_core::keepachangelog (and Vcs for fragments); removed in 1.0")]
 pub struct ChangeEntry {
     /// The kind of change, lower-case.
     pub kind: String,
@@ -58,6 +69,7 @@ impl ChangeEntry {
 /// The heading of a release section.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[deprecated(since = "0.1.1", note = "ferry edits changelogs as files of the release commit: use ferry_core::keepachangelog (and Vcs for fragments); removed in 1.0")]
 pub struct ReleaseHeading {
     /// The version released.
     pub version: Version,
@@ -96,6 +108,7 @@ impl ReleaseHeading {
 /// 5. `kinds()` lists the accepted kinds; `record` of another kind fails with
 ///    `InvalidInput` naming the valid ones.
 #[async_trait]
+#[deprecated(since = "0.1.1", note = "ferry edits changelogs as files of the release commit: use ferry_core::keepachangelog (and Vcs for fragments); removed in 1.0")]
 pub trait Changelog: Send + Sync + fmt::Debug + 'static {
     /// The kinds of change accepted, in display order.
     fn kinds(&self) -> Vec<String>;
@@ -115,6 +128,7 @@ pub trait Changelog: Send + Sync + fmt::Debug + 'static {
 }
 
 /// The default kinds, in Keep a Changelog's order.
+#[deprecated(since = "0.1.1", note = "ferry edits changelogs as files of the release commit: use ferry_core::keepachangelog (and Vcs for fragments); removed in 1.0")]
 pub const DEFAULT_KINDS: [&str; 6] = [
     "added",
     "changed",

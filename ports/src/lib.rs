@@ -30,6 +30,7 @@ pub mod types;
 pub mod vcs;
 
 pub use blob::{Blob, BlobCapabilities, BlobKey, BlobMeta, BlobStore, BlobVersion, PutMode};
+#[allow(deprecated)]
 pub use changelog::{
     ChangeEntry, Changelog, ChangelogScope, EntrySource, ReleaseHeading, DEFAULT_KINDS,
 };

@@ -1,3 +1,5 @@
+//! The deprecated `Changelog` port in memory (kept until the port is removed in 1.0).
+#![allow(deprecated)]
 use crate::lock;
 use ferry_ports::{
     async_trait, ChangeEntry, Changelog, ChangelogScope, PortError, PortResult, ReleaseHeading,

@@ -11,6 +11,7 @@ mod registry;
 mod vcs;
 
 pub use blob::InMemoryBlobStore;
+#[allow(deprecated)]
 pub use changelog::InMemoryChangelog;
 pub use forge::InMemoryForge;
 pub use registry::{describe, InMemoryRegistry};
