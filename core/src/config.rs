@@ -150,7 +150,7 @@ impl Default for ChangelogConfig {
             enabled: true,
             path: "CHANGELOG.md".into(),
             fragments: "changelog.d".into(),
-            kinds: ferry_ports::DEFAULT_KINDS
+            kinds: crate::keepachangelog::KINDS
                 .iter()
                 .map(|k| k.to_string())
                 .collect(),

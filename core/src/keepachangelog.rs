@@ -5,6 +5,16 @@
 
 use crate::conventional::ConventionalCommit;
 
+/// The kinds of change, in Keep a Changelog's order (`changelog.kinds` default).
+pub const KINDS: [&str; 6] = [
+    "added",
+    "changed",
+    "deprecated",
+    "removed",
+    "fixed",
+    "security",
+];
+
 /// One changelog entry.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Entry {

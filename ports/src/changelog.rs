@@ -19,7 +19,10 @@ use std::fmt;
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-#[deprecated(since = "0.1.1", note = "ferry edits changelogs as files of the release commit: use ferry_core::keepachangelog (and Vcs for fragments); removed in 1.0")]
+#[deprecated(
+    since = "0.1.1",
+    note = "ferry edits changelogs as files of the release commit: use ferry_core::keepachangelog (and Vcs for fragments); removed in 1.0"
+)]
 pub enum ChangelogScope {
     /// The repository-wide changelog.
     Root,
@@ -31,7 +34,10 @@ pub enum ChangelogScope {
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "type", content = "id")]
-#[deprecated(since = "0.1.1", note = "ferry edits changelogs as files of the release commit: use ferry_core::keepachangelog (and Vcs for fragments); removed in 1.0")]
+#[deprecated(
+    since = "0.1.1",
+    note = "ferry edits changelogs as files of the release commit: use ferry_core::keepachangelog (and Vcs for fragments); removed in 1.0"
+)]
 pub enum EntrySource {
     /// A fragment file (its id, e.g. `1234` for `changelog.d/1234.fixed.md`).
     Fragment(String),
@@ -45,7 +51,10 @@ pub enum EntrySource {
 /// `deprecated`, or a configured one).
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[deprecated(since = "0.1.1", note = "ferry edits changelogs as files of the release commit: use ferry_core::keepachangelog (and Vcs for fragments); removed in 1.0")]
+#[deprecated(
+    since = "0.1.1",
+    note = "ferry edits changelogs as files of the release commit: use ferry_core::keepachangelog (and Vcs for fragments); removed in 1.0"
+)]
 pub struct ChangeEntry {
     /// The kind of change, lower-case.
     pub kind: String,
@@ -69,7 +78,10 @@ impl ChangeEntry {
 /// The heading of a release section.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[deprecated(since = "0.1.1", note = "ferry edits changelogs as files of the release commit: use ferry_core::keepachangelog (and Vcs for fragments); removed in 1.0")]
+#[deprecated(
+    since = "0.1.1",
+    note = "ferry edits changelogs as files of the release commit: use ferry_core::keepachangelog (and Vcs for fragments); removed in 1.0"
+)]
 pub struct ReleaseHeading {
     /// The version released.
     pub version: Version,
@@ -108,7 +120,10 @@ impl ReleaseHeading {
 /// 5. `kinds()` lists the accepted kinds; `record` of another kind fails with
 ///    `InvalidInput` naming the valid ones.
 #[async_trait]
-#[deprecated(since = "0.1.1", note = "ferry edits changelogs as files of the release commit: use ferry_core::keepachangelog (and Vcs for fragments); removed in 1.0")]
+#[deprecated(
+    since = "0.1.1",
+    note = "ferry edits changelogs as files of the release commit: use ferry_core::keepachangelog (and Vcs for fragments); removed in 1.0"
+)]
 pub trait Changelog: Send + Sync + fmt::Debug + 'static {
     /// The kinds of change accepted, in display order.
     fn kinds(&self) -> Vec<String>;
@@ -128,7 +143,10 @@ pub trait Changelog: Send + Sync + fmt::Debug + 'static {
 }
 
 /// The default kinds, in Keep a Changelog's order.
-#[deprecated(since = "0.1.1", note = "ferry edits changelogs as files of the release commit: use ferry_core::keepachangelog (and Vcs for fragments); removed in 1.0")]
+#[deprecated(
+    since = "0.1.1",
+    note = "use ferry_core::keepachangelog::KINDS; removed in 1.0"
+)]
 pub const DEFAULT_KINDS: [&str; 6] = [
     "added",
     "changed",
