@@ -58,6 +58,7 @@ pub fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> anyhow::Result<()>
 
 fn main() -> ExitCode {
     ferry_git::skip_object_hash_verification();
+    ferry_git::disable_object_cache();
     let args = cli::Cli::parse();
     output::init_logging(args.global.verbose, args.global.quiet);
     match cli::run(args) {

@@ -42,6 +42,7 @@ enum Command {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     ferry_git::skip_object_hash_verification();
+    ferry_git::disable_object_cache();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::env::var_os("NO_COLOR").is_none())
