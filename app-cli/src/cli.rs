@@ -72,6 +72,9 @@ pub enum Command {
         #[arg(long, value_name = "TOOL", value_parser = ["release-please", "changesets", "release-plz"])]
         from: Option<String>,
     },
+    /// Release series on X.Y branches: `new` (Tarantool's entrypoint rule), `list`.
+    #[command(subcommand)]
+    Series(crate::series_cmd::SeriesCommand),
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -114,6 +117,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Config(ConfigCommand::Show) => {
             crate::release_cmd::config_show(&cli.repo, cli.global.json)
         }
+        Command::Series(cmd) => crate::series_cmd::run(&cli.repo, cmd, cli.global.json),
         Command::Daemon(args) => crate::daemon_cmd::run(args, cli.global.json),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "ferry", &mut std::io::stdout());

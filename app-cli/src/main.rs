@@ -7,6 +7,7 @@ mod forge_cmd;
 mod output;
 mod publish_cmd;
 mod release_cmd;
+mod series_cmd;
 mod version_cmd;
 
 use clap::Parser;

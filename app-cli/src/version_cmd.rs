@@ -134,6 +134,14 @@ pub enum VersionCommand {
         /// The designator.
         designator: String,
     },
+    /// The repository's current version: the newest release tag HEAD contains.
+    /// `--dev`: HEAD as a development build (`git describe --long` against the
+    /// release tags) rendered for RPM, Deb, tarball, PEP 440 and SemVer.
+    Current {
+        /// Render HEAD as a development build.
+        #[arg(long)]
+        dev: bool,
+    },
     /// Check that a version is valid under the scheme.
     Validate {
         /// The version.
@@ -167,6 +175,7 @@ pub fn run(
     json_out: bool,
 ) -> anyhow::Result<u8> {
     match cmd {
+        VersionCommand::Current { dev } => return crate::series_cmd::current(repo, dev, json_out),
         VersionCommand::Resolve { designator } => {
             let ctx = crate::release_cmd::open_context(repo)?;
             let config = &ctx.loaded.config;

@@ -42,6 +42,74 @@ pub struct Config {
     /// Commands run after the bump and before the commit (`[[hook]]`).
     #[serde(rename = "hook")]
     pub hooks: Vec<CommandConfig>,
+    /// Release series on `X.Y` branches (`[[series]]`).
+    pub series: Vec<SeriesConfig>,
+}
+
+/// A release series (`[[series]]`): an `X.Y` branch and its lifecycle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeriesConfig {
+    /// `X.Y`.
+    pub name: String,
+    /// Its branch (default: the name).
+    #[serde(default)]
+    pub branch: Option<String>,
+    /// What it still gets.
+    #[serde(default)]
+    pub lifecycle: Lifecycle,
+}
+
+impl SeriesConfig {
+    /// The branch.
+    pub fn branch_name(&self) -> &str {
+        self.branch.as_deref().unwrap_or(&self.name)
+    }
+}
+
+/// Where a series is in its life (Tarantool's policy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Lifecycle {
+    /// Early development: features and fixes (no breaking change).
+    Development,
+    /// Support: bug fixes only.
+    #[default]
+    Support,
+    /// Security fixes only (`security:` or `fix(security):` commits).
+    Security,
+    /// End of life: no release.
+    Eol,
+}
+
+impl Lifecycle {
+    /// The configuration word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lifecycle::Development => "development",
+            Lifecycle::Support => "support",
+            Lifecycle::Security => "security",
+            Lifecycle::Eol => "eol",
+        }
+    }
+    /// In words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Lifecycle::Development => "early development",
+            Lifecycle::Support => "support",
+            Lifecycle::Security => "security-only support",
+            Lifecycle::Eol => "end of life",
+        }
+    }
+    /// What it allows.
+    pub fn allows(self) -> &'static str {
+        match self {
+            Lifecycle::Development => "it takes features and fixes, no breaking change",
+            Lifecycle::Support => "it takes bug fixes only (fix:, perf:, docs:, chore:…), no feat: and no breaking change",
+            Lifecycle::Security => "it takes security fixes only (security: or fix(security): commits)",
+            Lifecycle::Eol => "it takes nothing",
+        }
+    }
 }
 
 /// One version for everything, or one per package.
@@ -606,6 +674,27 @@ impl Config {
     /// Checks that need no I/O: templates, kinds, patterns, references between keys.
     pub fn validate(&self) -> Result<(), CoreError> {
         let r = &self.release;
+        let mut seen = std::collections::BTreeSet::new();
+        for sr in &self.series {
+            if crate::series::parse_name(&sr.name).is_none() {
+                return Err(CoreError::Config(format!(
+                    "[[series]] name {:?}: expected X.Y, e.g. \"2.10\"",
+                    sr.name
+                )));
+            }
+            if !seen.insert(sr.branch_name()) {
+                return Err(CoreError::Config(format!(
+                    "[[series]] branch {:?} appears twice",
+                    sr.branch_name()
+                )));
+            }
+            if sr.branch_name() == r.branch {
+                return Err(CoreError::Config(format!(
+                    "[[series]] {}: its branch is release.branch ({}); a series has a branch of its own",
+                    sr.name, r.branch
+                )));
+            }
+        }
         template::check(&r.commit_message, "release.commit_message")?;
         if r.commit_message.trim().is_empty() {
             return Err(CoreError::Config(

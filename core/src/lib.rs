@@ -33,6 +33,7 @@ pub mod plan;
 pub mod publish;
 pub mod release;
 pub mod resolve;
+pub mod series;
 pub mod tagged;
 pub mod template;
 pub mod train;

@@ -108,7 +108,10 @@ pub struct ReleaseInput<'a> {
 }
 
 /// Every tag following the first tag template, newest version first.
-async fn release_tags(vcs: &dyn Vcs, config: &Config) -> Result<Vec<(Staged, TagInfo)>, CoreError> {
+pub(crate) async fn release_tags(
+    vcs: &dyn Vcs,
+    config: &Config,
+) -> Result<Vec<(Staged, TagInfo)>, CoreError> {
     let scheme = config.release.scheme;
     let template = &config.release.tags[0];
     let mut candidates: Vec<(Staged, TagInfo)> = Vec::new();
@@ -221,7 +224,8 @@ pub async fn prepare(
                 .filter_map(|c| ConventionalCommit::parse(&c.message).map(|cc| cc.level()))
                 .max()
                 .unwrap_or(BumpLevel::None);
-            // During a pre-release series, releasable commits continue the series.
+            // During a pre-release series, releasable commits continue the series
+            // (an entrypoint is not one: it starts X.Y, whose release is X.Y.0).
             if let Some((
                 Staged {
                     stage: Some((stage, _)),
@@ -229,8 +233,12 @@ pub async fn prepare(
                 },
                 _,
                 _,
-            )) = &current
-            {
+            )) = current.as_ref().filter(|(v, _, _)| {
+                !matches!(
+                    v.stage,
+                    Some((crate::version::staged::Stage::Entrypoint, _))
+                )
+            }) {
                 if commits.iter().any(|c| {
                     ConventionalCommit::parse(&c.message)
                         .is_some_and(|cc| cc.level() > BumpLevel::None)
@@ -249,8 +257,14 @@ pub async fn prepare(
             }
             let zero = current.as_ref().is_some_and(|(v, _, _)| v.major == 0)
                 && config.release.zero_major_is_unstable;
+            // On a series branch (`[[series]]`) every release is X.Y.N: the
+            // lifecycle gate says which changes may go out at all.
+            let on_series = branch
+                .as_deref()
+                .is_some_and(|b| crate::series::of_branch(config, b).is_some());
             let level = match (level, zero) {
                 (BumpLevel::None, _) => return Ok(None),
+                _ if on_series => Level::Patch,
                 (BumpLevel::Major, true) => Level::Minor,
                 (BumpLevel::Minor, true) | (BumpLevel::Patch, _) => Level::Patch,
                 (BumpLevel::Minor, false) => Level::Minor,
@@ -480,7 +494,15 @@ async fn check_agreement(
         if held_cmp > next_cmp {
             downgrade.push(format!("{} holds {}", f.path, show(&held)));
         }
-        if let Some(c) = current {
+        // An entrypoint tag marks where a series starts; the files still hold the
+        // last release before it.
+        let entrypoint = current.is_some_and(|c| {
+            matches!(
+                c.stage,
+                Some((crate::version::staged::Stage::Entrypoint, _))
+            )
+        });
+        if let Some(c) = current.filter(|_| !entrypoint) {
             let c = if base_only { c.base() } else { c.clone() };
             if held_cmp != c {
                 disagree.push(format!("{} holds {}", f.path, show(&held)));
@@ -1051,21 +1073,43 @@ pub async fn check_gates(
         )));
     }
     let branch = vcs.current_branch().await?;
-    if branch.as_deref() != Some(config.release.branch.as_str()) {
+    let series = branch
+        .as_deref()
+        .and_then(|b| crate::series::of_branch(config, b));
+    if branch.as_deref() != Some(config.release.branch.as_str()) && series.is_none() {
         failures.push(GateFailure(format!(
-            "Not on the release branch: on {}, releases are cut from {} (git checkout {} && git pull)",
+            "Not on the release branch: on {}, releases are cut from {}{} (git checkout {} && git pull)",
             branch.as_deref().unwrap_or("a detached HEAD"),
             config.release.branch,
+            if config.series.is_empty() { String::new() } else { format!(" or a [[series]] branch ({})", config.series.iter().map(|s| s.branch_name()).collect::<Vec<_>>().join(", ")) },
             config.release.branch
         )));
     } else if config.release.check_upstream {
-        if let Some(up) = vcs.upstream_status(&config.release.branch).await? {
+        let b = branch.clone().unwrap_or_default();
+        if let Some(up) = vcs.upstream_status(&b).await? {
             if up.behind > 0 {
                 failures.push(GateFailure(format!(
-                    "{} is behind {} by {} commit(s): git pull before releasing",
-                    config.release.branch, up.upstream, up.behind
+                    "{b} is behind {} by {} commit(s): git pull before releasing",
+                    up.upstream, up.behind
                 )));
             }
+        }
+    }
+    if let Some(series) = series {
+        let previous = match &plan.previous_tag {
+            Some(t) => Some(vcs.resolve(t.as_str()).await?),
+            None => None,
+        };
+        for f in crate::series::gate(
+            vcs,
+            series,
+            &plan.head,
+            previous.as_ref(),
+            plan.next_canonical.as_ref(),
+        )
+        .await?
+        {
+            failures.push(GateFailure(f));
         }
     }
     let existing: Vec<String> = vcs

@@ -332,6 +332,13 @@ pub fn bump(
                 (Scheme::Calver, Level::Minor) => {
                     Staged::release(cur.major, inc(cur.minor, "minor")?, 1)
                 }
+                // `X.Y.0-entrypoint` starts X.Y's development (Tarantool): its first
+                // release is X.Y.0 whatever fixes or features came since.
+                (_, Level::Patch | Level::Minor)
+                    if matches!(cur.stage, Some((Stage::Entrypoint, _))) =>
+                {
+                    cur.base()
+                }
                 (_, Level::Patch) => {
                     Staged::release(cur.major, cur.minor, inc(cur.patch, "patch")?)
                 }
@@ -600,6 +607,24 @@ mod tests {
             .expect_err("not staged")
             .to_string();
         assert!(e.contains("compact forms alphaN"), "{e}");
+    }
+
+    #[test]
+    fn an_entrypoint_releases_its_own_series() {
+        let b = |v: &str, w: &[&str]| {
+            bump(
+                Scheme::Tarantool,
+                v,
+                &BumpRequest::parse(w).expect("request"),
+                2026,
+            )
+            .expect("bump")
+        };
+        assert_eq!(b("2.11.0-entrypoint", &["minor"]), "2.11.0");
+        assert_eq!(b("2.11.0-entrypoint", &["patch"]), "2.11.0");
+        assert_eq!(b("2.11.0-entrypoint", &["minor", "rc"]), "2.11.0-rc1");
+        assert_eq!(b("2.11.0-entrypoint", &["major"]), "3.0.0");
+        assert_eq!(b("2.11.0-entrypoint", &["alpha"]), "2.11.0-alpha1");
     }
 
     #[test]

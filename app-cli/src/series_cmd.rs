@@ -1,0 +1,144 @@
+//! `ferry series new|list` and `ferry version current [--dev]`: release series on
+//! `X.Y` branches (Tarantool's policy) and dev-build versions read from the repository.
+
+use crate::exit;
+use crate::release_cmd::RepoOpts;
+use clap::Subcommand;
+use ferry_core::version::scheme::{self, Target};
+use ferry_ports::{PushRequest, Vcs as _};
+use serde_json::json;
+
+#[derive(Debug, Subcommand)]
+pub enum SeriesCommand {
+    /// Start series X.Y on main: branch X.(Y-1) from HEAD, an empty commit on main,
+    /// tagged X.Y.0-entrypoint (the old branch does not contain it, so `git describe`
+    /// numbers dev builds right on both).
+    New {
+        /// The new series, X.Y.
+        name: String,
+        /// Push the branch, main and the tag to release.remote.
+        #[arg(long)]
+        push: bool,
+    },
+    /// Every [[series]] and main: lifecycle, latest release, commits pending.
+    List,
+}
+
+pub fn run(opts: &RepoOpts, cmd: SeriesCommand, json_out: bool) -> anyhow::Result<u8> {
+    let ctx = crate::release_cmd::open_context(opts)?;
+    let config = &ctx.loaded.config;
+    let rt = crate::release_cmd::runtime()?;
+    match cmd {
+        SeriesCommand::New { name, push } => {
+            let done = rt.block_on(ferry_core::series::new_series(&ctx.vcs, config, &name))?;
+            if push {
+                let request = PushRequest::to(config.release.remote.clone())
+                    .branch(config.release.branch.clone())
+                    .branch(done.branch.clone())
+                    .tag(done.tag.clone());
+                rt.block_on(ctx.vcs.push(&request))?;
+            }
+            if json_out {
+                let mut doc = serde_json::to_value(&done)?;
+                doc["schema_version"] = json!(1);
+                doc["pushed"] = json!(push);
+                crate::outln!("{doc}");
+            } else {
+                crate::outln!(
+                    "series {} continues on branch {} (at {}); main develops {} from {} ({}){}",
+                    done.branched,
+                    done.branch,
+                    &done.branch_at.as_str()[..12],
+                    done.started,
+                    done.tag,
+                    &done.commit.as_str()[..12],
+                    if push { ", pushed" } else { "" }
+                );
+            }
+        }
+        SeriesCommand::List => {
+            let rows = rt.block_on(ferry_core::series::list(&ctx.vcs, config))?;
+            if json_out {
+                crate::outln!("{}", json!({"schema_version": 1, "series": rows}));
+            } else {
+                crate::outln!(
+                    "{:10}  {:14}  {:12}  {:24}  PENDING",
+                    "SERIES",
+                    "BRANCH",
+                    "LIFECYCLE",
+                    "LATEST"
+                );
+                for r in rows {
+                    crate::outln!(
+                        "{:10}  {:14}  {:12}  {:24}  {}",
+                        r.name,
+                        if r.exists {
+                            r.branch.clone()
+                        } else {
+                            format!("{} (absent)", r.branch)
+                        },
+                        r.lifecycle,
+                        r.latest.as_deref().unwrap_or("—"),
+                        r.pending
+                    );
+                }
+            }
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// `ferry version current [--dev]`.
+pub fn current(opts: &RepoOpts, dev: bool, json_out: bool) -> anyhow::Result<u8> {
+    let ctx = crate::release_cmd::open_context(opts)?;
+    let config = &ctx.loaded.config;
+    let rt = crate::release_cmd::runtime()?;
+    let described = rt.block_on(ferry_core::series::describe_head(&ctx.vcs, config))?;
+    if !dev {
+        let version = described
+            .rsplitn(3, '-')
+            .nth(2)
+            .unwrap_or(&described)
+            .to_string();
+        if json_out {
+            crate::outln!(
+                "{}",
+                json!({"schema_version": 1, "version": version, "describe": described})
+            );
+        } else {
+            crate::outln!("{version}");
+        }
+        return Ok(exit::OK);
+    }
+    let targets = [
+        ("rpm", Target::Rpm),
+        ("deb", Target::Deb),
+        ("tarball", Target::Tarball),
+        ("pep440", Target::Pep440),
+        ("semver", Target::Semver),
+    ];
+    let mut rendered = serde_json::Map::new();
+    let mut unavailable = serde_json::Map::new();
+    for (name, t) in targets {
+        match scheme::describe(&described, t) {
+            Ok(v) => rendered.insert(name.into(), json!(v)),
+            // e.g. an entrypoint has no PEP 440 form: said, not hidden.
+            Err(e) => unavailable.insert(name.into(), json!(e.to_string())),
+        };
+    }
+    if json_out {
+        crate::outln!(
+            "{}",
+            json!({"schema_version": 1, "describe": described, "versions": rendered, "unavailable": unavailable})
+        );
+    } else {
+        crate::outln!("describe  {described}");
+        for (name, v) in &rendered {
+            crate::outln!("{name:8}  {}", v.as_str().unwrap_or_default());
+        }
+        for (name, why) in &unavailable {
+            crate::outln!("{name:8}  (none: {})", why.as_str().unwrap_or_default());
+        }
+    }
+    Ok(exit::OK)
+}
