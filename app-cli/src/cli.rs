@@ -72,6 +72,9 @@ pub enum Command {
         #[arg(long, value_name = "TOOL", value_parser = ["release-please", "changesets", "release-plz"])]
         from: Option<String>,
     },
+    /// Cherry-pick a change (-x) onto a branch per target series and open one change
+    /// request per target; a conflict is aborted and reported, nothing left behind.
+    Backport(crate::series_cmd::BackportArgs),
     /// Release series on X.Y branches: `new` (Tarantool's entrypoint rule), `list`.
     #[command(subcommand)]
     Series(crate::series_cmd::SeriesCommand),
@@ -117,6 +120,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Config(ConfigCommand::Show) => {
             crate::release_cmd::config_show(&cli.repo, cli.global.json)
         }
+        Command::Backport(args) => crate::series_cmd::backport(&cli.repo, args, cli.global.json),
         Command::Series(cmd) => crate::series_cmd::run(&cli.repo, cmd, cli.global.json),
         Command::Daemon(args) => crate::daemon_cmd::run(args, cli.global.json),
         Command::Completions { shell } => {

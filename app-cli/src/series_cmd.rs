@@ -142,3 +142,60 @@ pub fn current(opts: &RepoOpts, dev: bool, json_out: bool) -> anyhow::Result<u8>
     }
     Ok(exit::OK)
 }
+
+/// `ferry backport`.
+#[derive(Debug, clap::Args)]
+pub struct BackportArgs {
+    /// The change: a commit (a merge commit's id, a tag, a branch).
+    commit: String,
+    /// Only these series (repeatable); default: by the change's kind — a fix to every
+    /// series that takes it and has the code, a feature to series in development.
+    #[arg(long = "to", value_name = "SERIES")]
+    to: Vec<String>,
+    /// Make the branches only: no push, no change request.
+    #[arg(long)]
+    no_request: bool,
+}
+
+pub fn backport(opts: &RepoOpts, args: BackportArgs, json_out: bool) -> anyhow::Result<u8> {
+    let ctx = crate::release_cmd::open_context(opts)?;
+    let config = &ctx.loaded.config;
+    let rt = crate::release_cmd::runtime()?;
+    let _inside = rt.enter();
+    let forge = if args.no_request || config.forge.kind == ferry_core::config::ForgeKind::None {
+        None
+    } else {
+        Some(ferry_wiring::adapters::open_forge(config)?)
+    };
+    let report = rt.block_on(ferry_wiring::backport::backport(
+        &ctx,
+        &args.commit,
+        &args.to,
+        forge.as_deref(),
+    ))?;
+    let conflicts = report
+        .series
+        .iter()
+        .filter(|s| s.state == "conflict")
+        .count();
+    if json_out {
+        let mut doc = serde_json::to_value(&report)?;
+        doc["schema_version"] = json!(1);
+        crate::outln!("{doc}");
+    } else {
+        crate::outln!("{} {}", &report.commit[..12], report.subject);
+        for s in &report.series {
+            let what = match (&s.change_request, &s.branch) {
+                (Some(n), _) => format!("request #{n} from {}", s.branch.as_deref().unwrap_or("")),
+                (None, Some(b)) => b.clone(),
+                _ => String::new(),
+            };
+            crate::outln!("  {:8} {:9} {what}  {}", s.series, s.state, s.detail);
+        }
+    }
+    Ok(if conflicts > 0 {
+        exit::FAILURE
+    } else {
+        exit::OK
+    })
+}

@@ -311,6 +311,87 @@ pub async fn describe_head(vcs: &dyn Vcs, config: &Config) -> Result<String, Cor
     )))
 }
 
+/// Where a change is backported, or why a series is skipped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BackportTarget {
+    /// The series.
+    pub series: String,
+    /// Its branch.
+    pub branch: String,
+    /// Why it is skipped; `None`: backport there.
+    pub skip: Option<String>,
+}
+
+/// The series a change goes to (Tarantool's rule): a bug fix to every series whose
+/// lifecycle takes it and where the code it changes exists; a feature only to series
+/// in development; a breaking change nowhere. `only` names the series instead (each
+/// must be a `[[series]]`, and still take the change). `changed` are the paths the
+/// commit modifies or deletes (added files need nothing on the target); `exists`
+/// tells whether a path exists on a branch.
+pub fn backport_targets(
+    config: &Config,
+    message: &str,
+    changed: &[String],
+    only: &[String],
+    exists: &dyn Fn(&str, &str) -> bool,
+) -> Result<Vec<BackportTarget>, CoreError> {
+    let subject = message.lines().next().unwrap_or_default();
+    let cc = ConventionalCommit::parse(message);
+    if cc.as_ref().is_some_and(|c| c.breaking) {
+        return Err(CoreError::Config(format!(
+            "\"{subject}\" is a breaking change: it is never backported to a release series"
+        )));
+    }
+    for o in only {
+        if !config.series.iter().any(|s| &s.name == o) {
+            let known: Vec<&str> = config.series.iter().map(|s| s.name.as_str()).collect();
+            return Err(CoreError::Config(format!(
+                "series {o:?} is not a [[series]] (configured: {})",
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            )));
+        }
+    }
+    let feature = cc
+        .as_ref()
+        .is_some_and(|c| c.kind.eq_ignore_ascii_case("feat"));
+    let mut out = Vec::new();
+    for s in &config.series {
+        if !only.is_empty() && !only.contains(&s.name) {
+            continue;
+        }
+        let branch = s.branch_name().to_string();
+        let skip = if let Some(why) = refused(s.lifecycle, message) {
+            Some(format!(
+                "{} is in {}: this change is {why}",
+                s.name,
+                s.lifecycle.describe()
+            ))
+        } else if feature && only.is_empty() && s.lifecycle != Lifecycle::Development {
+            Some(format!(
+                "{}: features go to series in development only",
+                s.name
+            ))
+        } else if !changed.is_empty() && !changed.iter().any(|p| exists(&branch, p)) {
+            Some(format!(
+                "the code it changes ({}) does not exist on {branch}",
+                changed.join(", ")
+            ))
+        } else {
+            None
+        };
+        out.push(BackportTarget {
+            series: s.name.clone(),
+            branch,
+            skip,
+        });
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,7 @@
 //! `ferry-core` and `ferry-ports`.
 
 pub mod adapters;
+pub mod backport;
 pub mod clock;
 pub mod publish;
 pub mod settings;

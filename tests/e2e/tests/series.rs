@@ -198,3 +198,156 @@ fn a_series_branch_releases_from_its_own_tags_within_its_lifecycle() {
     let main = rows.iter().find(|s| s["name"] == "main").expect("main");
     assert_eq!(main["latest"], "2.11.0-rc1", "{doc}");
 }
+
+/// Series 2.10 (support), 2.9 (security), 2.8 (end of life), each a branch; a fix
+/// lands on main.
+fn with_old_series(fake: &ferry_fakes::github::FakeGitHub) -> Repo {
+    let r = tarantool();
+    let toml = r.read("ferry.toml")
+        + "\n[[series]]\nname = \"2.9\"\nlifecycle = \"security\"\n\n[[series]]\nname = \"2.8\"\nlifecycle = \"eol\"\n"
+        + &format!(
+            "\n[forge]\nkind = \"github\"\nbase_url = \"{}\"\nproject = \"acme/widgets\"\ntoken_env = \"FERRY_E2E_GITHUB_TOKEN\"\n",
+            fake.base_url
+        );
+    r.write("ferry.toml", &toml);
+    r.write("src/a.c", "int a = 1;\n");
+    r.commit_all("chore: configure series");
+    for b in ["2.8", "2.9", "2.10"] {
+        r.git(&["branch", b]);
+    }
+    r.git(&[
+        "push", "-q", "origin", "main", "2.8", "2.9", "2.10", "--tags",
+    ]);
+    r
+}
+
+fn backport(r: &Repo, token: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(common::bin("ferry"))
+        .arg("backport")
+        .args(args)
+        .current_dir(r.path())
+        .env("FERRY_E2E_GITHUB_TOKEN", token)
+        .output()
+        .expect("ferry backport")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fix_is_backported_where_its_series_take_it_and_conflicts_leave_nothing() {
+    let fake = ferry_fakes::github::FakeGitHub::start().await;
+    let r = with_old_series(&fake);
+    r.write("src/a.c", "int a = 2; /* fixed */\n");
+    r.commit_all("fix: a overflows");
+    let sha = r.git(&["rev-parse", "HEAD"]);
+    let before = r.state();
+    let out = backport(&r, &fake.token, &[&sha, "--json"]);
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let state = |s: &str| {
+        doc["series"]
+            .as_array()
+            .and_then(|a| a.iter().find(|x| x["series"] == s).cloned())
+            .unwrap_or_default()
+    };
+    assert_eq!(state("2.10")["state"], "opened", "{doc}");
+    assert_eq!(state("2.9")["state"], "skipped", "security only: {doc}");
+    assert!(state("2.9")["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("not a security fix"));
+    assert_eq!(state("2.8")["state"], "skipped", "end of life: {doc}");
+    assert_eq!(r.state(), before, "the user's checkout is untouched");
+    // The branch on the remote carries the cherry-pick with its -x line.
+    let branch = format!("backport/2.10/{}", &sha[..10]);
+    let remote = r.remote();
+    let body = common::git(&remote, &["log", "-1", "--format=%B", &branch]);
+    assert!(
+        body.contains(&format!("(cherry picked from commit {sha})")),
+        "{body}"
+    );
+    assert_eq!(
+        common::git(&remote, &["rev-parse", &format!("{branch}~1")]),
+        common::git(&remote, &["rev-parse", "2.10"]),
+        "on top of 2.10"
+    );
+    // One request, into 2.10, read back over the forge's API.
+    let number = state("2.10")["change_request"].as_u64().expect("number");
+    let (ok, pr) = {
+        let out = std::process::Command::new("curl")
+            .args([
+                "-sf",
+                "-H",
+                &format!("Authorization: Bearer {}", fake.token),
+                &format!("{}/repos/acme/widgets/pulls/{number}", fake.base_url),
+            ])
+            .output()
+            .expect("curl");
+        (
+            out.status.success(),
+            serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap_or_default(),
+        )
+    };
+    assert!(ok);
+    assert_eq!(
+        (pr["base"]["ref"].as_str(), pr["head"]["ref"].as_str()),
+        (Some("2.10"), Some(branch.as_str())),
+        "{pr}"
+    );
+    assert_eq!(pr["title"], "backport(2.10): fix: a overflows");
+    // Again: the branch exists, nothing new.
+    let out = backport(&r, &fake.token, &[&sha, "--json"]);
+    assert!(out.status.success());
+    let again: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(again["series"][0]["state"], "exists", "{again}");
+
+    // A conflict: 2.10 changed the same line; the pick is aborted, nothing is left.
+    r.git(&["checkout", "-q", "2.10"]);
+    r.write("src/a.c", "int a = 10;\n");
+    r.commit_all("fix: 2.10's own a");
+    r.git(&["checkout", "-q", "main"]);
+    r.write("src/a.c", "int a = 3;\n");
+    r.commit_all("fix: a again");
+    let sha2 = r.git(&["rev-parse", "HEAD"]);
+    let before = r.state();
+    let branches = r.git(&["branch", "--list"]);
+    let out = backport(&r, &fake.token, &[&sha2, "--to", "2.10"]);
+    assert_eq!(out.status.code(), Some(1), "a conflict fails");
+    let text = common::text(&out.stdout);
+    assert!(
+        text.contains("conflict") && text.contains("src/a.c"),
+        "{text}"
+    );
+    assert_eq!(r.state(), before, "checkout untouched");
+    assert_eq!(
+        r.git(&["branch", "--list"]),
+        branches,
+        "no branch left behind"
+    );
+    assert_eq!(
+        r.git(&["worktree", "list"]).lines().count(),
+        1,
+        "no worktree left behind"
+    );
+
+    // A feature goes nowhere on its own; a breaking change is refused.
+    r.write("src/b.c", "new\n");
+    r.commit_all("feat: b");
+    let out = backport(&r, &fake.token, &["HEAD", "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(
+        doc["series"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .all(|s| s["state"] == "skipped"),
+        "{doc}"
+    );
+    r.write("src/b.c", "newer\n");
+    r.commit_all("feat!: b changes");
+    let out = backport(&r, &fake.token, &["HEAD"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        common::text(&out.stderr).contains("never backported"),
+        "{}",
+        common::text(&out.stderr)
+    );
+}
