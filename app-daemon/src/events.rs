@@ -7,6 +7,7 @@
 //! | GitHub `pull_request` closed+merged, GitLab `Merge Request Hook` action `merge` | from the release branch | `tag` |
 //! | GitHub `issue_comment` created, GitLab `Note Hook` | body starts with `/ferry approve [TAG]` | `promote` (the author's write permission is checked through the forge) |
 //! | same | `/ferry mark-broken X.Y.Z REASON` | `mark-broken` |
+//! | same, on a merged change request | `/ferry backport [SERIES…]` | `backport` of its merge commit |
 //!
 //! Anything else is stored as ignored, with why.
 
@@ -113,6 +114,10 @@ fn command(repo: &RepoFacts<'_>, body: &str, actor: &str, number: u64, origin: &
             let tag = words.next().unwrap_or_default();
             job(repo, JobKind::Promote, tag, origin)
         }
+        "backport" => {
+            let series: Vec<&str> = words.collect();
+            job(repo, JobKind::Backport, &series.join(" "), origin)
+        }
         "mark-broken" => {
             let release = words.next().unwrap_or_default();
             let reason: Vec<&str> = words.collect();
@@ -128,7 +133,7 @@ fn command(repo: &RepoFacts<'_>, body: &str, actor: &str, number: u64, origin: &
             let mut j = job(
                 repo,
                 JobKind::Reply,
-                &format!("unknown command `/ferry {other}`: ferry understands `/ferry approve [TAG]` and `/ferry mark-broken VERSION REASON`"),
+                &format!("unknown command `/ferry {other}`: ferry understands `/ferry approve [TAG]`, `/ferry mark-broken VERSION REASON` and `/ferry backport [SERIES…]`"),
                 origin,
             );
             j.reply_to = Some(number);

@@ -248,6 +248,41 @@ fn run_job(rt: &tokio::runtime::Runtime, repo: &RepoConfig, job: &Job) -> anyhow
             }
         }
         JobKind::Reply => job.arg.clone(),
+        JobKind::Backport => {
+            let Some(number) = job.reply_to else {
+                bail!("a backport job needs the change request it came from");
+            };
+            let forge = forge()?;
+            let cr = rt.block_on(forge.get_change_request(number))?;
+            match cr.merge_commit {
+                None => format!(
+                    "#{number} is not merged yet: `/ferry backport` backports a merged change"
+                ),
+                Some(commit) => {
+                    let only: Vec<String> =
+                        job.arg.split_whitespace().map(str::to_string).collect();
+                    let report = rt.block_on(ferry_wiring::backport::backport(
+                        &ctx,
+                        commit.as_str(),
+                        &only,
+                        Some(forge.as_ref()),
+                    ))?;
+                    let lines: Vec<String> = report
+                        .series
+                        .iter()
+                        .map(|s| match s.change_request {
+                            Some(n) => format!("- {}: #{n} ({})", s.series, s.state),
+                            None => format!("- {}: {} — {}", s.series, s.state, s.detail),
+                        })
+                        .collect();
+                    format!(
+                        "backport of {}:\n{}",
+                        &report.commit[..12],
+                        lines.join("\n")
+                    )
+                }
+            }
+        }
     };
     Ok(Done { log, publish })
 }
@@ -258,7 +293,10 @@ fn permitted(
     repo: &RepoConfig,
     job: &Job,
 ) -> anyhow::Result<Option<String>> {
-    if !matches!(job.kind, JobKind::Promote | JobKind::MarkBroken) {
+    if !matches!(
+        job.kind,
+        JobKind::Promote | JobKind::MarkBroken | JobKind::Backport
+    ) {
         return Ok(None);
     }
     let Some(actor) = &job.actor else {

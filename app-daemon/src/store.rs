@@ -41,6 +41,9 @@ pub enum JobKind {
     MarkBroken,
     /// Answer on a change request (the argument is the text).
     Reply,
+    /// `ferry backport` of a merged change request to series (the argument: the
+    /// series, space-separated; empty: by the change's kind).
+    Backport,
 }
 
 impl JobKind {
@@ -53,6 +56,7 @@ impl JobKind {
             JobKind::Promote => "promote",
             JobKind::MarkBroken => "mark-broken",
             JobKind::Reply => "reply",
+            JobKind::Backport => "backport",
         }
     }
 
@@ -64,6 +68,7 @@ impl JobKind {
             "promote" => JobKind::Promote,
             "mark-broken" => JobKind::MarkBroken,
             "reply" => JobKind::Reply,
+            "backport" => JobKind::Backport,
             other => bail!("unknown job kind {other:?} in the job store"),
         })
     }

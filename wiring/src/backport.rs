@@ -177,7 +177,17 @@ pub async fn backport(
             root,
             &["worktree", "add", "--quiet", "-b", &name, &wt_s, &start],
         )?;
-        let picked = git(&wt, &["cherry-pick", "-x", &sha])?;
+        // A merge commit (a merged pull request) is picked against its first parent.
+        let merge = git_ok(root, &["rev-list", "--parents", "-n", "1", &sha])?
+            .split_whitespace()
+            .count()
+            > 2;
+        let mut pick = vec!["cherry-pick", "-x"];
+        if merge {
+            pick.extend(["-m", "1"]);
+        }
+        pick.push(&sha);
+        let picked = git(&wt, &pick)?;
         if !picked.status.success() {
             let conflicts =
                 git_ok(&wt, &["diff", "--name-only", "--diff-filter=U"]).unwrap_or_default();

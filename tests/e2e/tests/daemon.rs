@@ -945,3 +945,58 @@ async fn gitlab_tokens_and_standard_webhook_signatures() {
         "{notes:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backport_command_on_a_merged_request_opens_one_request_per_series() {
+    let fake = FakeGitHub::start().await;
+    let r = repository(&fake);
+    let toml = r.read("ferry.toml") + "\n[[series]]\nname = \"1.0\"\nlifecycle = \"support\"\n";
+    r.write("ferry.toml", &toml);
+    r.commit_all("chore: series 1.0");
+    r.git(&["branch", "1.0"]);
+    r.write("packages/ui/index.js", "export const x = 2; // fixed\n");
+    r.commit_all("fix(ui): x is off by one");
+    let fix = r.git(&["rev-parse", "HEAD"]);
+    r.git(&["push", "-q", "origin", "main", "1.0"]);
+    // The fix came in as pull request #1, merged as that commit.
+    let (code, pr) = post(
+        &format!("{}/repos/acme/widgets/pulls", fake.base_url),
+        &[("Authorization", format!("Bearer {}", fake.token))],
+        br#"{"title": "fix(ui): x is off by one", "head": "fix-x", "base": "main", "body": ""}"#,
+    );
+    assert_eq!(code, 201, "{pr}");
+    fake.merge_pull(1, &fix);
+    fake.set_permission("alice", "write");
+    let work = tempfile::tempdir().expect("tempdir");
+    let clone = clone(&r, &work.path().join("clone"));
+    let d = Daemon::start(
+        work.path(),
+        &sqlite_config(&work.path().join("data"), &clone, 1),
+        &[("FERRY_E2E_GITHUB_TOKEN", &fake.token)],
+    );
+    let c = comment_event("acme/widgets", 1, "alice", "/ferry backport");
+    assert_eq!(
+        d.post("/webhooks/github", &headers("issue_comment", "b-1", &c), &c)
+            .0,
+        202
+    );
+    let jobs = d.settle(1, Duration::from_secs(60));
+    assert_eq!(jobs[0]["state"], "done", "{jobs:?}\n{}", d.logs());
+    let pulls = open_pulls(&fake);
+    let bp = pulls
+        .iter()
+        .find(|p| p["base"]["ref"] == "1.0")
+        .unwrap_or_else(|| panic!("a request into 1.0: {pulls:?}"));
+    assert_eq!(bp["title"], "backport(1.0): fix(ui): x is off by one");
+    let branch = bp["head"]["ref"].as_str().expect("head").to_string();
+    let body = git(&r.remote(), &["log", "-1", "--format=%B", &branch]);
+    assert!(
+        body.contains(&format!("cherry picked from commit {fix}")),
+        "{body}"
+    );
+    let answer = fake.comments(1).join("\n");
+    assert!(
+        answer.contains(&format!("1.0: #{}", bp["number"])),
+        "{answer}"
+    );
+}
