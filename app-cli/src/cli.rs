@@ -72,6 +72,9 @@ pub enum Command {
         #[arg(long, value_name = "TOOL", value_parser = ["release-please", "changesets", "release-plz"])]
         from: Option<String>,
     },
+    /// Check the [policy] rules (OpenACS upgrade scripts, docs mentioning the next
+    /// version); also run as release gates. Exit 1 when one is broken.
+    Check,
     /// Cherry-pick a change (-x) onto a branch per target series and open one change
     /// request per target; a conflict is aborted and reported, nothing left behind.
     Backport(crate::series_cmd::BackportArgs),
@@ -120,6 +123,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Config(ConfigCommand::Show) => {
             crate::release_cmd::config_show(&cli.repo, cli.global.json)
         }
+        Command::Check => crate::series_cmd::check(&cli.repo, cli.global.json),
         Command::Backport(args) => crate::series_cmd::backport(&cli.repo, args, cli.global.json),
         Command::Series(cmd) => crate::series_cmd::run(&cli.repo, cmd, cli.global.json),
         Command::Daemon(args) => crate::daemon_cmd::run(args, cli.global.json),

@@ -199,3 +199,52 @@ pub fn backport(opts: &RepoOpts, args: BackportArgs, json_out: bool) -> anyhow::
         exit::OK
     })
 }
+
+/// `ferry check`: the `[policy]` rules at HEAD (and for the next release's version).
+pub fn check(opts: &RepoOpts, json_out: bool) -> anyhow::Result<u8> {
+    let ctx = crate::release_cmd::open_context(opts)?;
+    let config = &ctx.loaded.config;
+    let rt = crate::release_cmd::runtime()?;
+    let (year, date) = ferry_wiring::clock::today();
+    let input = ferry_core::release::ReleaseInput {
+        config,
+        what: None,
+        date,
+        year,
+        api_breaks: Default::default(),
+    };
+    let doc = rt.block_on(ferry_core::release::plan_document(&ctx.vcs, &input))?;
+    let next = doc
+        .release
+        .as_ref()
+        .filter(|_| config.release.mode != ferry_core::config::Mode::Independent)
+        .map(|r| r.next.clone());
+    let head = rt.block_on(ctx.vcs.head())?;
+    let violations = rt.block_on(ferry_core::policy::check(
+        &ctx.vcs,
+        config,
+        &head,
+        next.as_deref(),
+    ))?;
+    if json_out {
+        crate::outln!(
+            "{}",
+            json!({"schema_version": 1, "next": next, "violations": violations})
+        );
+    } else if violations.is_empty() {
+        crate::outln!(
+            "every [policy] rule holds{}",
+            next.map(|v| format!(" (next release {v})"))
+                .unwrap_or_default()
+        );
+    } else {
+        for v in &violations {
+            crate::outln!("{}: {}", v.path, v.rule);
+        }
+    }
+    Ok(if violations.is_empty() {
+        exit::OK
+    } else {
+        exit::FAILURE
+    })
+}

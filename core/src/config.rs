@@ -44,6 +44,18 @@ pub struct Config {
     pub hooks: Vec<CommandConfig>,
     /// Release series on `X.Y` branches (`[[series]]`).
     pub series: Vec<SeriesConfig>,
+    /// Policy checks (`ferry check`, release gates).
+    pub policy: PolicyConfig,
+}
+
+/// `[policy]`: the seeds' rules, checked by `ferry check` and before every release.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct PolicyConfig {
+    /// Directories of OpenACS upgrade scripts (`upgrade-FROM-TO.sql`).
+    pub upgrade_scripts: Vec<String>,
+    /// Files that must mention the version being released (a roadmap).
+    pub mention_version: Vec<String>,
 }
 
 /// A release series (`[[series]]`): an `X.Y` branch and its lifecycle.

@@ -388,10 +388,7 @@ mod tests {
     }
 
     fn kinds() -> Vec<String> {
-        ferry_ports::DEFAULT_KINDS
-            .iter()
-            .map(|k| k.to_string())
-            .collect()
+        KINDS.iter().map(|k| k.to_string()).collect()
     }
 
     #[test]

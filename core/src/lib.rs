@@ -30,6 +30,7 @@ pub mod keepachangelog;
 pub mod lock;
 pub mod manifest;
 pub mod plan;
+pub mod policy;
 pub mod publish;
 pub mod release;
 pub mod resolve;

@@ -1112,6 +1112,11 @@ pub async fn check_gates(
             failures.push(GateFailure(f));
         }
     }
+    let next =
+        (config.release.mode != crate::config::Mode::Independent).then_some(plan.next.as_str());
+    for v in crate::policy::check(vcs, config, &plan.head, next).await? {
+        failures.push(GateFailure(format!("Policy: {}: {}", v.path, v.rule)));
+    }
     let existing: Vec<String> = vcs
         .tags()
         .await?

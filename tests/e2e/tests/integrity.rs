@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::Repo;
+use common::{text, Repo};
 
 /// A lockstep repository: two manifests at 1.0.0, tagged v1.0.0, then a feature.
 fn lockstep() -> Repo {
@@ -337,4 +337,75 @@ when = "minor"
         "squashed for 0.2.0\n",
         "the hook runs at the minor cut only (not its alpha, not the patch)"
     );
+}
+
+#[test]
+fn policy_rules_openacs_upgrade_scripts_and_the_roadmap_gate_a_release() {
+    let r = Repo::new();
+    r.write(
+        "package.json",
+        "{\n  \"name\": \"acs-kernel\",\n  \"version\": \"5.9.0\"\n}\n",
+    );
+    r.write(
+        "ferry.toml",
+        "[release]\nscheme = \"openacs\"\ntags = [\"{version}\"]\n\n[changelog]\nenabled = false\n\n[[file]]\npath = \"package.json\"\n\n[policy]\nupgrade_scripts = [\"sql/postgresql/upgrade\"]\nmention_version = [\"docs/roadmap.md\"]\n",
+    );
+    r.write("docs/roadmap.md", "# Roadmap\n\n## 5.9.0\n\nDone.\n");
+    r.write(
+        "sql/postgresql/upgrade/upgrade-5.8.1-5.9.0d1.sql",
+        "-- ok\n",
+    );
+    r.commit_all("chore: import");
+    r.git(&["tag", "-a", "5.9.0", "-m", "5.9.0"]);
+    r.write(
+        "sql/postgresql/upgrade/upgrade-5.9.0-5.9.1d1.sql",
+        "-- ok\n",
+    );
+    r.write(
+        "sql/postgresql/upgrade/upgrade-5.9.0d1-5.9.0.sql",
+        "-- ends on a final\n",
+    );
+    r.write(
+        "sql/postgresql/upgrade/upgrade-5.9.0a1-5.9.0b1.sql",
+        "-- overlaps\n",
+    );
+    r.commit_all("fix: upgrade scripts");
+    let out = r.ferry(&["check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let report = text(&out.stdout);
+    assert!(
+        report.contains(
+            "sql/postgresql/upgrade/upgrade-5.9.0d1-5.9.0.sql: never ending on a final version"
+        ) && report.contains("upgrade-5.9.0a1-5.9.0b1.sql: no overlaps"),
+        "{report}"
+    );
+    assert!(!report.contains("upgrade-5.9.0-5.9.1d1.sql:"), "{report}");
+    assert!(
+        !report.contains("upgrade-5.8.1-5.9.0d1.sql:"),
+        "adjacent is fine: {report}"
+    );
+    let err = r.ferry_fails_untouched(&["release", "patch", "d", "--yes"]);
+    assert!(
+        err.contains("Policy: sql/postgresql/upgrade/upgrade-5.9.0d1-5.9.0.sql"),
+        "{err}"
+    );
+    assert!(
+        err.contains("Policy: docs/roadmap.md: docs mention the version: 5.9.1d1 is not mentioned"),
+        "{err}"
+    );
+    // Fixed: the script removed, the roadmap updated — the release goes out.
+    r.git(&[
+        "rm",
+        "-q",
+        "sql/postgresql/upgrade/upgrade-5.9.0d1-5.9.0.sql",
+        "sql/postgresql/upgrade/upgrade-5.9.0a1-5.9.0b1.sql",
+    ]);
+    r.write(
+        "docs/roadmap.md",
+        "# Roadmap\n\n## 5.9.1d1\n\nUpgrade fixes.\n\n## 5.9.0\n\nDone.\n",
+    );
+    r.commit_all("docs: roadmap for 5.9.1d1");
+    assert_eq!(r.ferry(&["check"]).status.code(), Some(0));
+    r.ferry_ok(&["release", "patch", "d", "--yes"]);
+    assert!(r.git(&["tag", "-l"]).contains("5.9.1d1"));
 }
