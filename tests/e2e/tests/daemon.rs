@@ -538,6 +538,9 @@ async fn an_event_answered_2xx_survives_kill_9_and_runs_exactly_once() {
     assert!(d.logs().contains("ferryd stopped"), "{}", d.logs());
 }
 
+/// A run as the database journals it: job, worker, start, end, outcome.
+type RunRow = (i64, String, i64, i64, String);
+
 fn psql(url: &str, sql: &str) -> String {
     let out = Command::new("psql")
         .args([
@@ -607,7 +610,7 @@ async fn two_replicas_on_postgresql_run_every_job_exactly_once_in_order() {
     }
     // 25 events per repository: pushes of new commits, and every fifth a command the
     // bot answers on the release request (#1, made by the repository's first train).
-    let mut replies = vec![0usize; REPOS];
+    let mut replies = [0usize; REPOS];
     for k in 0..EVENTS {
         let (i, n) = (k % REPOS, k / REPOS);
         let name = format!("org{i}/app");
@@ -656,8 +659,7 @@ async fn two_replicas_on_postgresql_run_every_job_exactly_once_in_order() {
         &url,
         "SELECT j.repo, r.job_id, r.worker, r.started_at, r.finished_at, r.outcome FROM runs r JOIN jobs j ON j.id = r.job_id ORDER BY j.repo, r.started_at, r.id",
     );
-    let mut by_repo: std::collections::BTreeMap<String, Vec<(i64, String, i64, i64, String)>> =
-        Default::default();
+    let mut by_repo: std::collections::BTreeMap<String, Vec<RunRow>> = Default::default();
     for line in rows.lines().filter(|l| !l.is_empty()) {
         let f: Vec<&str> = line.split('|').collect();
         by_repo.entry(f[0].to_string()).or_default().push((
