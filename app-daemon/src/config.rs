@@ -100,6 +100,78 @@ pub struct RepoConfig {
     /// Or a file holding it (e.g. a mounted secret).
     #[serde(default)]
     pub webhook_secret_file: Option<PathBuf>,
+    /// GitHub only: the jobs act as this GitHub App's installation (tokens exchanged
+    /// and refreshed by ferryd) instead of using `ferry.toml`'s `forge.token_env`.
+    #[serde(default)]
+    pub github_app: Option<GithubAppConfig>,
+}
+
+/// `[repository.github_app]`: the App whose installation the jobs act as.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GithubAppConfig {
+    /// The App's id (its settings page; the JWT's `iss`).
+    pub app_id: u64,
+    /// The installation on the repository's account.
+    pub installation_id: u64,
+    /// A file holding the App's private key (PEM), e.g. a mounted secret.
+    #[serde(default)]
+    pub private_key_file: Option<PathBuf>,
+    /// Or the environment variable holding it.
+    #[serde(default)]
+    pub private_key_env: Option<String>,
+}
+
+impl GithubAppConfig {
+    /// Where the key is, for messages: `private_key_file /path` or
+    /// `private_key_env VAR` (never the key).
+    pub fn private_key_source(&self) -> String {
+        match (&self.private_key_file, &self.private_key_env) {
+            (Some(file), _) => format!("private_key_file {}", file.display()),
+            (None, Some(var)) => format!("private_key_env {var}"),
+            (None, None) => "private_key_file / private_key_env (unset)".into(),
+        }
+    }
+
+    /// The App's private key (PEM), read now (rotations apply without a restart).
+    pub fn private_key(&self, repo: &str) -> anyhow::Result<SecretString> {
+        let pem = match (&self.private_key_file, &self.private_key_env) {
+            (Some(file), None) => std::fs::read_to_string(file).with_context(|| {
+                format!(
+                    "repository {repo}: github_app.private_key_file {} cannot be read",
+                    file.display()
+                )
+            })?,
+            (None, Some(var)) => std::env::var(var).with_context(|| {
+                format!("repository {repo}: {var} (github_app.private_key_env) is not set")
+            })?,
+            _ => bail!(
+                "repository {repo}: [repository.github_app] needs exactly one of private_key_file and private_key_env"
+            ),
+        };
+        if pem.trim().is_empty() {
+            bail!(
+                "repository {repo}: the GitHub App's private key ({}) is empty",
+                self.private_key_source()
+            );
+        }
+        Ok(SecretString::from(pem))
+    }
+
+    /// Check what serde cannot: the ids, and that the key is there and an RSA key.
+    pub fn validate(&self, repo: &str) -> anyhow::Result<()> {
+        if self.app_id == 0 || self.installation_id == 0 {
+            bail!("repository {repo}: github_app.app_id and github_app.installation_id must be set (non-zero)");
+        }
+        let pem = self.private_key(repo)?;
+        crate::github_app::signing_key(&pem).with_context(|| {
+            format!(
+                "repository {repo}: github_app.{}",
+                self.private_key_source()
+            )
+        })?;
+        Ok(())
+    }
 }
 
 impl RepoConfig {
@@ -149,6 +221,15 @@ impl DaemonConfig {
                 );
             }
             r.webhook_secret()?;
+            if let Some(app) = &r.github_app {
+                if r.forge != Forge::Github {
+                    bail!(
+                        "repository {}: [repository.github_app] is only for forge = \"github\"",
+                        r.name
+                    );
+                }
+                app.validate(&r.name)?;
+            }
         }
         if self.lease_seconds < 3 {
             bail!("lease_seconds = {}: at least 3", self.lease_seconds);
@@ -283,6 +364,103 @@ mod tests {
             load(&dir.path().join("missing.toml"), false).expect("defaults"),
             DaemonConfig::default()
         );
+    }
+
+    #[test]
+    fn github_app_keys_are_checked_at_load_and_never_shown() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (private, _) = crate::github_app::tests::keypair(dir.path(), "app");
+        let key = dir.path().join("app.pem");
+        std::fs::write(&key, &private).expect("write key");
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "s3cret\n").expect("write secret");
+        let path = dir.path().join("ferryd.toml");
+        let repo = |forge: &str, app: &str| {
+            format!(
+                "[[repository]]\nname = \"acme/widgets\"\nforge = \"{forge}\"\npath = \"/x\"\nwebhook_secret_file = \"{}\"\n[repository.github_app]\n{app}",
+                secret.display()
+            )
+        };
+        let good = format!(
+            "app_id = 12345\ninstallation_id = 678\nprivate_key_file = \"{}\"\n",
+            key.display()
+        );
+        std::fs::write(&path, repo("github", &good)).expect("write");
+        let config = load(&path, true).expect("valid");
+        let app = config.repository[0].github_app.clone().expect("app");
+        assert_eq!((app.app_id, app.installation_id), (12345, 678));
+        let shown = serde_json::to_string(&config).expect("json");
+        assert!(shown.contains(&key.display().to_string()), "{shown}");
+        assert!(!shown.contains("PRIVATE KEY"), "{shown}");
+
+        let err = |body: String| {
+            std::fs::write(&path, body).expect("write");
+            let e = format!("{:#}", load(&path, true).expect_err("refused"));
+            assert!(!e.contains("PRIVATE KEY") && !e.contains("MII"), "{e}");
+            e
+        };
+        let e = err(repo("gitlab", &good));
+        assert!(e.contains("acme/widgets") && e.contains("github"), "{e}");
+        let e = err(repo(
+            "github",
+            &format!("{good}private_key_env = \"FERRY_TEST_APP_KEY\"\n"),
+        ));
+        assert!(e.contains("exactly one"), "{e}");
+        let e = err(repo("github", "app_id = 1\ninstallation_id = 2\n"));
+        assert!(
+            e.contains("exactly one") && e.contains("acme/widgets"),
+            "{e}"
+        );
+        let e = err(repo("github", &format!("{good}private_key = \"x\"\n")));
+        assert!(e.contains("private_key"), "unknown key: {e}");
+        let e = err(repo(
+            "github",
+            "app_id = 1\ninstallation_id = 2\nprivate_key_env = \"FERRY_TEST_UNSET_APP_KEY\"\n",
+        ));
+        assert!(
+            e.contains("FERRY_TEST_UNSET_APP_KEY") && e.contains("acme/widgets"),
+            "{e}"
+        );
+        let missing = dir.path().join("missing.pem");
+        let e = err(repo(
+            "github",
+            &format!(
+                "app_id = 1\ninstallation_id = 2\nprivate_key_file = \"{}\"\n",
+                missing.display()
+            ),
+        ));
+        assert!(
+            e.contains("missing.pem") && e.contains("private_key_file"),
+            "{e}"
+        );
+        // A public key, or a truncated private key, is not a signing key.
+        let (_, public) = crate::github_app::tests::keypair(dir.path(), "other");
+        for (name, text) in [
+            ("public.pem", public.clone()),
+            ("truncated.pem", private[..private.len() / 2].to_string()),
+        ] {
+            let bad = dir.path().join(name);
+            std::fs::write(&bad, text).expect("write");
+            let e = err(repo(
+                "github",
+                &format!(
+                    "app_id = 1\ninstallation_id = 2\nprivate_key_file = \"{}\"\n",
+                    bad.display()
+                ),
+            ));
+            assert!(
+                e.contains(name) && e.contains("RSA private key") && e.contains("acme/widgets"),
+                "{e}"
+            );
+        }
+        let e = err(repo(
+            "github",
+            &format!(
+                "app_id = 0\ninstallation_id = 2\nprivate_key_file = \"{}\"\n",
+                key.display()
+            ),
+        ));
+        assert!(e.contains("app_id"), "{e}");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 mod config;
 mod events;
+mod github_app;
 mod http;
 mod metrics;
 mod runner;

@@ -2,14 +2,18 @@
 //! publish and mark-broken) on the daemon's clone of the repository, brought to the
 //! forge's state first (`git fetch`, then the release branch checked out). Commands
 //! from comments are checked against the author's permission through the forge, and
-//! answered on the change request.
+//! answered on the change request. A repository with `[repository.github_app]` gets
+//! its forge with the App installation's token ([`crate::github_app`]), everywhere a
+//! job opens it; the others with `ferry.toml`'s `forge.token_env`.
 
 use crate::config::{DaemonConfig, RepoConfig};
+use crate::github_app::AppTokens;
 use crate::store::{Job, JobKind, JobStore, NewJob};
 use anyhow::{bail, Context};
 use async_trait::async_trait;
 use ferry_core::publish::TargetState;
 use ferry_core::train::{self, TrainOutcome};
+use ferry_ports::Forge;
 use ferry_wiring::publish::PublishRequest;
 use std::path::Path;
 use std::sync::Arc;
@@ -28,13 +32,45 @@ pub trait Runner: Send + Sync + std::fmt::Debug {
 pub struct Ferry {
     config: Arc<DaemonConfig>,
     store: Arc<dyn JobStore>,
+    tokens: Arc<AppTokens>,
 }
 
 impl Ferry {
     /// A runner for the configured repositories; follow-up jobs go to `store`.
     pub fn new(config: Arc<DaemonConfig>, store: Arc<dyn JobStore>) -> Ferry {
-        Ferry { config, store }
+        Ferry {
+            config,
+            store,
+            tokens: Arc::new(AppTokens::default()),
+        }
     }
+}
+
+/// The forge of `config` (the repository's `ferry.toml`) for a job of `repo`: with the
+/// GitHub App installation's token when `repo` has `[repository.github_app]` (cached,
+/// exchanged on this job's runtime when needed), else with `forge.token_env`'s.
+fn open_forge(
+    rt: &tokio::runtime::Runtime,
+    tokens: &AppTokens,
+    repo: &RepoConfig,
+    config: &ferry_core::config::Config,
+) -> anyhow::Result<Arc<dyn Forge>> {
+    let Some(app) = &repo.github_app else {
+        return ferry_wiring::adapters::open_forge(config);
+    };
+    if config.forge.kind != ferry_core::config::ForgeKind::Github {
+        bail!(
+            "repository {}: [repository.github_app] is set but ferry.toml's [forge] kind is not \"github\"",
+            repo.name
+        );
+    }
+    let api = config
+        .forge
+        .base_url
+        .as_deref()
+        .unwrap_or(crate::github_app::DEFAULT_API);
+    let token = rt.block_on(tokens.token(&repo.name, app, api))?;
+    ferry_wiring::adapters::open_forge_with(config, token)
 }
 
 struct Observer;
@@ -121,11 +157,16 @@ struct Done {
     publish: Vec<String>,
 }
 
-fn run_job(rt: &tokio::runtime::Runtime, repo: &RepoConfig, job: &Job) -> anyhow::Result<Done> {
+fn run_job(
+    rt: &tokio::runtime::Runtime,
+    tokens: &AppTokens,
+    repo: &RepoConfig,
+    job: &Job,
+) -> anyhow::Result<Done> {
     let ctx = sync(repo)?;
     let config = &ctx.loaded.config;
     let _inside = rt.enter();
-    let forge = || ferry_wiring::adapters::open_forge(config);
+    let forge = || open_forge(rt, tokens, repo, config);
     let mut publish = Vec::new();
     let log = match job.kind {
         JobKind::Train => {
@@ -290,6 +331,7 @@ fn run_job(rt: &tokio::runtime::Runtime, repo: &RepoConfig, job: &Job) -> anyhow
 /// A command from a comment runs only for a user with write permission.
 fn permitted(
     rt: &tokio::runtime::Runtime,
+    tokens: &AppTokens,
     repo: &RepoConfig,
     job: &Job,
 ) -> anyhow::Result<Option<String>> {
@@ -304,7 +346,7 @@ fn permitted(
     };
     let ctx = ferry_wiring::open(&repo.path, None, &[])?;
     let _inside = rt.enter();
-    let forge = ferry_wiring::adapters::open_forge(&ctx.loaded.config)?;
+    let forge = open_forge(rt, tokens, repo, &ctx.loaded.config)?;
     let permission = rt.block_on(forge.permission(actor))?;
     if permission.can_write() {
         Ok(None)
@@ -318,13 +360,14 @@ fn permitted(
 
 fn answer(
     rt: &tokio::runtime::Runtime,
+    tokens: &AppTokens,
     repo: &RepoConfig,
     number: u64,
     text: &str,
 ) -> anyhow::Result<()> {
     let ctx = ferry_wiring::open(&repo.path, None, &[])?;
     let _inside = rt.enter();
-    let forge = ferry_wiring::adapters::open_forge(&ctx.loaded.config)?;
+    let forge = open_forge(rt, tokens, repo, &ctx.loaded.config)?;
     rt.block_on(forge.comment(number, &format!("**ferry**: {text}")))?;
     Ok(())
 }
@@ -338,19 +381,20 @@ impl Runner for Ferry {
             .with_context(|| format!("repository {} is no longer configured", job.repo))?
             .clone();
         let j = job.clone();
+        let tokens = self.tokens.clone();
         let done = blocking(move |rt| {
-            if let Some(refusal) = permitted(rt, &repo, &j)? {
+            if let Some(refusal) = permitted(rt, &tokens, &repo, &j)? {
                 if let Some(n) = j.reply_to {
-                    answer(rt, &repo, n, &refusal)?;
+                    answer(rt, &tokens, &repo, n, &refusal)?;
                 }
                 return Ok(Done {
                     log: format!("refused: {refusal}"),
                     publish: Vec::new(),
                 });
             }
-            let done = run_job(rt, &repo, &j)?;
+            let done = run_job(rt, &tokens, &repo, &j)?;
             if let Some(n) = j.reply_to {
-                answer(rt, &repo, n, &done.log)?;
+                answer(rt, &tokens, &repo, n, &done.log)?;
             }
             Ok(done)
         })
@@ -384,7 +428,8 @@ impl Runner for Ferry {
             job.kind.as_str(),
             job.attempts
         );
-        if let Err(e) = blocking(move |rt| answer(rt, &repo, number, &text)).await {
+        let tokens = self.tokens.clone();
+        if let Err(e) = blocking(move |rt| answer(rt, &tokens, &repo, number, &text)).await {
             tracing::warn!(job = job.id, "could not answer on #{number}: {e:#}");
         }
     }

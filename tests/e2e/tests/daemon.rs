@@ -75,6 +75,7 @@ impl Daemon {
             .env("GIT_COMMITTER_NAME", "ferry bot")
             .env("GIT_COMMITTER_EMAIL", "bot@example.invalid")
             .env("NO_COLOR", "1")
+            .env_remove("FERRY_E2E_GITHUB_TOKEN")
             .stdout(Stdio::null())
             .stderr(log);
         for (k, v) in &self.env {
@@ -538,9 +539,6 @@ async fn an_event_answered_2xx_survives_kill_9_and_runs_exactly_once() {
     assert!(d.logs().contains("ferryd stopped"), "{}", d.logs());
 }
 
-/// A run as the database journals it: job, worker, start, end, outcome.
-type RunRow = (i64, String, i64, i64, String);
-
 fn psql(url: &str, sql: &str) -> String {
     let out = Command::new("psql")
         .args([
@@ -659,7 +657,9 @@ async fn two_replicas_on_postgresql_run_every_job_exactly_once_in_order() {
         &url,
         "SELECT j.repo, r.job_id, r.worker, r.started_at, r.finished_at, r.outcome FROM runs r JOIN jobs j ON j.id = r.job_id ORDER BY j.repo, r.started_at, r.id",
     );
-    let mut by_repo: std::collections::BTreeMap<String, Vec<RunRow>> = Default::default();
+    // (job, worker, started, finished, outcome) by repository.
+    type Run = (i64, String, i64, i64, String);
+    let mut by_repo: std::collections::BTreeMap<String, Vec<Run>> = Default::default();
     for line in rows.lines().filter(|l| !l.is_empty()) {
         let f: Vec<&str> = line.split('|').collect();
         by_repo.entry(f[0].to_string()).or_default().push((
@@ -945,6 +945,227 @@ async fn gitlab_tokens_and_standard_webhook_signatures() {
             .iter()
             .any(|n| n.contains("@rita") && n.contains("needs write permission")),
         "{notes:?}"
+    );
+}
+
+/// An RSA key pair made with the `openssl` CLI, as a GitHub App's: the private key's
+/// file and the public key (PEM).
+fn app_keypair(dir: &Path, name: &str) -> (PathBuf, String) {
+    let private = dir.join(format!("{name}.pem"));
+    let out = Command::new("openssl")
+        .args(["genrsa", "-out"])
+        .arg(&private)
+        .arg("2048")
+        .output()
+        .expect("openssl genrsa");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = Command::new("openssl")
+        .args(["rsa", "-pubout", "-in"])
+        .arg(&private)
+        .output()
+        .expect("openssl rsa -pubout");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    (private, text(&out.stdout))
+}
+
+/// `sqlite_config` with `[repository.github_app]` (App 12345, installation 678) and
+/// `key`, its private_key_file or private_key_env line.
+fn app_config(data: &Path, clone: &Path, key: &str) -> String {
+    format!(
+        "max_attempts = 1\n{}[repository.github_app]\napp_id = 12345\ninstallation_id = 678\n{key}\n",
+        sqlite_config(data, clone, 1)
+    )
+}
+
+/// `ferryd config` on the daemon's configuration file, with `env`.
+fn ferryd_config(d: &Daemon, env: &[(&str, &str)]) -> String {
+    let mut cmd = Command::new(common::bin("ferryd"));
+    cmd.arg("--config")
+        .arg(&d.config)
+        .arg("config")
+        .env("FERRY_E2E_WEBHOOK_SECRET", SECRET);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("ferryd config");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_github_app_installation_token_runs_the_jobs_and_is_refreshed_by_expiry() {
+    let fake = FakeGitHub::start().await;
+    let r = repository(&fake);
+    let work = tempfile::tempdir().expect("tempdir");
+    let (key, public) = app_keypair(work.path(), "app");
+    fake.enable_app(12345, 678, &public);
+    let clone = clone(&r, &work.path().join("clone"));
+    // No FERRY_E2E_GITHUB_TOKEN (ferry.toml's forge.token_env): the App's token only.
+    let mut d = Daemon::start(
+        work.path(),
+        &app_config(
+            &work.path().join("data"),
+            &clone,
+            &format!("private_key_file = \"{}\"", key.display()),
+        ),
+        &[],
+    );
+    let body = push_event(
+        "acme/widgets",
+        &r.git(&["rev-parse", "HEAD"]),
+        "fix(ui): first fix",
+    );
+    assert_eq!(
+        d.post("/webhooks/github", &headers("push", "a-1", &body), &body)
+            .0,
+        202
+    );
+    let jobs = d.settle(1, Duration::from_secs(60));
+    assert_eq!(jobs[0]["state"], "done", "{jobs:?}\n{}", d.logs());
+    let pulls = open_pulls(&fake);
+    assert_eq!(pulls.len(), 1, "the release request: {pulls:?}");
+    let number = pulls[0]["number"].as_u64().expect("number");
+    assert_eq!(fake.installation_tokens_issued(), 1);
+    // The next job reuses the cached token (an hour long): an answer on the request.
+    let c = comment_event("acme/widgets", number, "alice", "/ferry deploy");
+    assert_eq!(
+        d.post("/webhooks/github", &headers("issue_comment", "a-2", &c), &c)
+            .0,
+        202
+    );
+    let jobs = d.settle(2, Duration::from_secs(60));
+    assert!(
+        jobs.iter().all(|j| j["state"] == "done"),
+        "{jobs:?}\n{}",
+        d.logs()
+    );
+    assert!(
+        fake.comments(number)
+            .iter()
+            .any(|c| c.contains("unknown command `/ferry deploy`")),
+        "{:?}",
+        fake.comments(number)
+    );
+    assert_eq!(fake.installation_tokens_issued(), 1, "the token was reused");
+
+    // Tokens of 200 s, under the 5-minute margin: every job exchanges a fresh one.
+    fake.set_installation_token_ttl(200);
+    assert!(d.term().success(), "{}", d.logs());
+    d.spawn();
+    for (n, delivery) in [(2, "a-3"), (3, "a-4")] {
+        r.write("packages/ui/index.js", &format!("export const x = {n};\n"));
+        r.commit_all(&format!("fix(ui): change {n}"));
+        r.git(&["push", "-q", "origin", "main"]);
+        let body = push_event(
+            "acme/widgets",
+            &r.git(&["rev-parse", "HEAD"]),
+            &format!("fix(ui): change {n}"),
+        );
+        assert_eq!(
+            d.post("/webhooks/github", &headers("push", delivery, &body), &body)
+                .0,
+            202
+        );
+        let jobs = d.settle(n + 1, Duration::from_secs(60));
+        assert!(
+            jobs.iter().all(|j| j["state"] == "done"),
+            "{jobs:?}\n{}",
+            d.logs()
+        );
+        assert_eq!(fake.installation_tokens_issued(), n);
+    }
+    let pulls = open_pulls(&fake);
+    assert_eq!(pulls.len(), 1);
+    assert!(
+        pulls[0]["body"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("change 3"),
+        "{pulls:?}"
+    );
+    // No secret anywhere: not in the logs, not in `ferryd config` (the path only).
+    let pem = std::fs::read_to_string(&key).expect("key");
+    let body_line = pem.lines().nth(1).expect("a PEM body line");
+    let logs = d.logs();
+    assert!(
+        !logs.contains("ghs_") && !logs.contains("eyJ") && !logs.contains(body_line),
+        "{logs}"
+    );
+    assert!(
+        logs.contains("GitHub App installation token obtained"),
+        "{logs}"
+    );
+    let shown = ferryd_config(&d, &[]);
+    assert!(shown.contains(&key.display().to_string()), "{shown}");
+    assert!(
+        shown.contains("\"app_id\": 12345") && !shown.contains("PRIVATE KEY"),
+        "{shown}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_github_app_key_fails_the_job_with_401_and_no_secret() {
+    let fake = FakeGitHub::start().await;
+    let r = repository(&fake);
+    let work = tempfile::tempdir().expect("tempdir");
+    let (_, public) = app_keypair(work.path(), "app");
+    fake.enable_app(12345, 678, &public);
+    // The daemon holds another key (in a variable, this time).
+    let (wrong, _) = app_keypair(work.path(), "wrong");
+    let pem = std::fs::read_to_string(&wrong).expect("key");
+    let clone = clone(&r, &work.path().join("clone"));
+    let d = Daemon::start(
+        work.path(),
+        &app_config(
+            &work.path().join("data"),
+            &clone,
+            "private_key_env = \"FERRY_E2E_APP_KEY\"",
+        ),
+        &[("FERRY_E2E_APP_KEY", &pem)],
+    );
+    let body = push_event(
+        "acme/widgets",
+        &r.git(&["rev-parse", "HEAD"]),
+        "fix(ui): first fix",
+    );
+    assert_eq!(
+        d.post("/webhooks/github", &headers("push", "w-1", &body), &body)
+            .0,
+        202
+    );
+    let jobs = d.settle(1, Duration::from_secs(60));
+    assert_eq!(jobs[0]["state"], "dead", "{jobs:?}\n{}", d.logs());
+    let error = jobs[0]["last_error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        error.contains("401") && error.contains("A JSON web token could not be decoded"),
+        "{error}"
+    );
+    assert!(
+        error.contains("acme/widgets") && error.contains("12345"),
+        "{error}"
+    );
+    let body_line = pem.lines().nth(1).expect("a PEM body line");
+    for (what, shown) in [
+        ("last_error", error.clone()),
+        ("the job's page", d.page("/jobs/1")),
+        ("the logs", d.logs()),
+    ] {
+        assert!(
+            !shown.contains("eyJ") && !shown.contains(body_line) && !shown.contains("PRIVATE KEY"),
+            "no JWT or key in {what}: {shown}"
+        );
+    }
+    assert_eq!(fake.installation_tokens_issued(), 0);
+    assert!(open_pulls(&fake).is_empty());
+    let shown = ferryd_config(&d, &[("FERRY_E2E_APP_KEY", &pem)]);
+    assert!(
+        shown.contains("FERRY_E2E_APP_KEY")
+            && !shown.contains("PRIVATE KEY")
+            && !shown.contains(body_line),
+        "{shown}"
     );
 }
 

@@ -24,9 +24,17 @@
 //! | `GET /repos/{o}/{r}/milestones` | `state` (default open), paginated |
 //! | `GET /repos/{o}/{r}/commits/{ref}/status` | combined state over the latest status of each context |
 //! | `GET /repos/{o}/{r}/commits/{ref}/check-runs` | latest run per name, paginated |
+//! | `GET /app` | the App ([`FakeGitHub::enable_app`]); JWT |
+//! | `POST /app/installations/{id}/access_tokens` | JWT; 201 `token` (`ghs_…`, new each time), `expires_at` (now + [`FakeGitHub::set_installation_token_ttl`], 3600 s by default), `permissions`, `repository_selection`; 404 for another installation |
 //!
-//! Every API request needs `Authorization: Bearer <token>` or `token <token>` (401
-//! otherwise). Lists honour `per_page` (capped by [`FakeGitHubConfig::max_per_page`])
+//! Every repository request needs `Authorization: Bearer <token>` or `token <token>`:
+//! the configured token, or an installation token the fake issued and that has not
+//! expired (401 "Bad credentials" otherwise). The App endpoints need
+//! `Authorization: Bearer <JWT>`: RS256, verified with the App's public key, `iss` the
+//! App's id, `exp` in the future and at most 10 minutes after `iat` and from now, `iat`
+//! not in the future — otherwise 401 with GitHub's messages ("A JSON web token could
+//! not be decoded", "'Expiration time' claim ('exp') is too far in the future", …).
+//! Lists honour `per_page` (capped by [`FakeGitHubConfig::max_per_page`])
 //! and `page`, and answer with a `Link` header (`next`, `last`, `first`, `prev`).
 
 use crate::{iso8601, lock, percent_decode, query_encode, serve, sha256_hex, unix_now, Served};
@@ -197,6 +205,13 @@ struct Collaborator {
 }
 
 #[derive(Debug, Clone)]
+struct AppRec {
+    app_id: u64,
+    installation_id: u64,
+    public_key_pem: String,
+}
+
+#[derive(Debug, Clone)]
 struct Injected {
     path_contains: String,
     remaining: u32,
@@ -226,6 +241,10 @@ struct State {
     writes: u64,
     object_requests: u64,
     object_requests_with_auth: u64,
+    app: Option<AppRec>,
+    /// Installation tokens issued, with their expiry (Unix seconds).
+    installation_tokens: Vec<(String, u64)>,
+    installation_token_ttl: u64,
 }
 
 type Shared = Arc<Mutex<State>>;
@@ -278,6 +297,9 @@ impl FakeGitHub {
             writes: 0,
             object_requests: 0,
             object_requests_with_auth: 0,
+            app: None,
+            installation_tokens: Vec::new(),
+            installation_token_ttl: 3600,
         }));
         let api = serve(
             axum::Router::new()
@@ -588,6 +610,40 @@ impl FakeGitHub {
         lock(&self.state).requests.len()
     }
 
+    /// Install the GitHub App `app_id` on the repository's account as installation
+    /// `installation_id`: JWTs signed with the private key of `public_key_pem` (PEM,
+    /// `openssl rsa -pubout`) can then exchange installation tokens.
+    ///
+    /// # Panics
+    /// When `public_key_pem` is not an RSA public key in PEM form.
+    pub fn enable_app(&self, app_id: u64, installation_id: u64, public_key_pem: &str) {
+        jsonwebtoken::DecodingKey::from_rsa_pem(public_key_pem.as_bytes())
+            .expect("fake GitHub: the App's public key is not an RSA public key (PEM)");
+        lock(&self.state).app = Some(AppRec {
+            app_id,
+            installation_id,
+            public_key_pem: public_key_pem.to_string(),
+        });
+    }
+
+    /// How long installation tokens issued from now on live (GitHub: one hour).
+    pub fn set_installation_token_ttl(&self, secs: u64) {
+        lock(&self.state).installation_token_ttl = secs;
+    }
+
+    /// Installation tokens issued so far (successful exchanges).
+    pub fn installation_tokens_issued(&self) -> usize {
+        lock(&self.state).installation_tokens.len()
+    }
+
+    /// Expire every installation token issued so far (they are then answered 401).
+    pub fn expire_installation_tokens(&self) {
+        let now = unix_now();
+        for (_, expires_at) in &mut lock(&self.state).installation_tokens {
+            *expires_at = (*expires_at).min(now);
+        }
+    }
+
     /// Requests the object store (where asset downloads are redirected) received.
     pub fn object_requests(&self) -> u64 {
         lock(&self.state).object_requests
@@ -768,6 +824,18 @@ async fn api_handler(
         .into_response()
 }
 
+/// What the fake App may do (what ferry needs).
+fn installation_permissions() -> Value {
+    json!({
+        "contents": "write",
+        "pull_requests": "write",
+        "issues": "write",
+        "metadata": "read",
+        "statuses": "read",
+        "checks": "read",
+    })
+}
+
 async fn objects_handler(
     AxState(state): AxState<Shared>,
     method: Method,
@@ -845,13 +913,32 @@ impl State {
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
+        // The App's endpoints authenticate with its JWT, not with a token.
+        if !upload && (rest == "/app" || rest.starts_with("/app/")) {
+            let Some(value) = auth else {
+                return Reply::error(StatusCode::UNAUTHORIZED, "Requires authentication", DOCS);
+            };
+            let jwt = value.strip_prefix("Bearer ").unwrap_or(value).trim();
+            if let Err(message) = self.verify_app_jwt(jwt) {
+                return Reply::error(StatusCode::UNAUTHORIZED, message, DOCS);
+            }
+            if let Some(reply) = self.injected(req) {
+                return reply;
+            }
+            return self.handle_app(req, rest);
+        }
         match auth {
             None => return Reply::error(StatusCode::UNAUTHORIZED, "Requires authentication", DOCS),
             Some(value) => {
                 let presented = value
                     .strip_prefix("Bearer ")
                     .or_else(|| value.strip_prefix("token "));
-                if presented != Some(self.cfg.token.as_str()) {
+                let now = unix_now();
+                let installation = self
+                    .installation_tokens
+                    .iter()
+                    .any(|(t, expires_at)| Some(t.as_str()) == presented && *expires_at > now);
+                if presented != Some(self.cfg.token.as_str()) && !installation {
                     return Reply::error(StatusCode::UNAUTHORIZED, "Bad credentials", DOCS);
                 }
             }
@@ -861,24 +948,8 @@ impl State {
             self.writes += 1;
         }
 
-        // Injected rate limits, then injected failures.
-        if let Some(entry) = self.rate_limits.iter_mut().find(|(n, _)| *n > 0) {
-            entry.0 -= 1;
-            let limit = entry.1;
-            self.rate_limits.retain(|(n, _)| *n > 0);
-            return rate_limited(limit);
-        }
-        if let Some(f) = self
-            .failures
-            .iter_mut()
-            .find(|f| f.remaining > 0 && req.path.contains(&f.path_contains))
-        {
-            f.remaining -= 1;
-            let status =
-                StatusCode::from_u16(f.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            self.failures.retain(|f| f.remaining > 0);
-            let message = status.canonical_reason().unwrap_or("Server Error");
-            return Reply::json(status, json!({ "message": message }));
+        if let Some(reply) = self.injected(req) {
+            return reply;
         }
 
         let segs: Vec<String> = rest
@@ -935,6 +1006,110 @@ impl State {
             ["milestones"] if *m == Method::GET => self.list_milestones(req),
             ["commits", sha, "status"] if *m == Method::GET => self.combined_status(req, sha),
             ["commits", sha, "check-runs"] if *m == Method::GET => self.check_runs(req, sha),
+            _ => Reply::not_found(),
+        }
+    }
+
+    /// Injected rate limits, then injected failures.
+    fn injected(&mut self, req: &Req) -> Option<Reply> {
+        if let Some(entry) = self.rate_limits.iter_mut().find(|(n, _)| *n > 0) {
+            entry.0 -= 1;
+            let limit = entry.1;
+            self.rate_limits.retain(|(n, _)| *n > 0);
+            return Some(rate_limited(limit));
+        }
+        if let Some(f) = self
+            .failures
+            .iter_mut()
+            .find(|f| f.remaining > 0 && req.path.contains(&f.path_contains))
+        {
+            f.remaining -= 1;
+            let status =
+                StatusCode::from_u16(f.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            self.failures.retain(|f| f.remaining > 0);
+            let message = status.canonical_reason().unwrap_or("Server Error");
+            return Some(Reply::json(status, json!({ "message": message })));
+        }
+        None
+    }
+
+    // ----- GitHub App ------------------------------------------------------------
+
+    /// Check an App's JWT as GitHub does; the error is GitHub's message.
+    fn verify_app_jwt(&self, jwt: &str) -> Result<(), &'static str> {
+        const UNDECODABLE: &str = "A JSON web token could not be decoded";
+        let app = self.app.as_ref().ok_or(UNDECODABLE)?;
+        let key = jsonwebtoken::DecodingKey::from_rsa_pem(app.public_key_pem.as_bytes())
+            .map_err(|_| UNDECODABLE)?;
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+        validation.validate_exp = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        let claims = jsonwebtoken::decode::<Value>(jwt, &key, &validation)
+            .map_err(|_| UNDECODABLE)?
+            .claims;
+        let now = unix_now() as i64;
+        let iss = match &claims["iss"] {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            _ => return Err("'Issuer' claim ('iss') must be an Integer"),
+        };
+        if iss != app.app_id.to_string() {
+            return Err(UNDECODABLE);
+        }
+        let iat = claims["iat"].as_i64().filter(|iat| *iat <= now).ok_or(
+            "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued",
+        )?;
+        let exp = claims["exp"].as_i64().filter(|exp| *exp > now).ok_or(
+            "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires",
+        )?;
+        if exp - iat > 600 || exp - now > 600 {
+            return Err("'Expiration time' claim ('exp') is too far in the future");
+        }
+        Ok(())
+    }
+
+    fn handle_app(&mut self, req: &Req, rest: &str) -> Reply {
+        let segs: Vec<&str> = rest.trim_start_matches('/').split('/').collect();
+        let Some(app) = self.app.clone() else {
+            return Reply::not_found();
+        };
+        match (&req.method, segs.as_slice()) {
+            (&Method::GET, ["app"]) => Reply::ok(json!({
+                "id": app.app_id,
+                "slug": "ferry-fake",
+                "name": "ferry (fake)",
+                "owner": self.account_json(&self.cfg.owner, 1),
+                "permissions": installation_permissions(),
+                "events": ["push", "pull_request", "issue_comment"],
+                "created_at": iso8601(0),
+                "updated_at": iso8601(0),
+            })),
+            (&Method::POST, ["app", "installations", id, "access_tokens"]) => {
+                if id.parse::<u64>().ok() != Some(app.installation_id) {
+                    return Reply::not_found();
+                }
+                if let Err(reply) = req.json() {
+                    return *reply;
+                }
+                let now = unix_now();
+                let n = self.id();
+                let token = format!(
+                    "ghs_{}",
+                    &sha256_hex(format!("installation {n} at {now}").as_bytes())[..36]
+                );
+                let expires_at = now + self.installation_token_ttl;
+                self.installation_tokens.push((token.clone(), expires_at));
+                Reply::json(
+                    StatusCode::CREATED,
+                    json!({
+                        "token": token,
+                        "expires_at": iso8601(expires_at),
+                        "permissions": installation_permissions(),
+                        "repository_selection": "selected",
+                    }),
+                )
+            }
             _ => Reply::not_found(),
         }
     }
