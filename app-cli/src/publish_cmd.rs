@@ -108,6 +108,7 @@ pub fn publish(opts: &RepoOpts, args: PublishArgs, json_out: bool) -> anyhow::Re
         only: args.only,
         force: args.force,
         promote: args.promote,
+        forge: None,
     };
     let report = rt.block_on(ferry_wiring::publish::publish(
         &ctx,
@@ -176,6 +177,7 @@ pub fn mark_broken(opts: &RepoOpts, args: MarkBrokenArgs, json_out: bool) -> any
         &ctx,
         &args.release,
         &args.reason,
+        None,
     ))?;
     if json_out {
         let mut doc = serde_json::to_value(&marked)?;

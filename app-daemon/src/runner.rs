@@ -167,6 +167,14 @@ fn run_job(
     let config = &ctx.loaded.config;
     let _inside = rt.enter();
     let forge = || open_forge(rt, tokens, repo, config);
+    // The App installation's forge for the wiring's own forge calls (manifests,
+    // broken marks); without an App they read `forge.token_env` themselves.
+    let app_forge = || -> anyhow::Result<Option<std::sync::Arc<dyn ferry_ports::Forge>>> {
+        match &repo.github_app {
+            Some(_) => Ok(Some(forge()?)),
+            None => Ok(None),
+        }
+    };
     let mut publish = Vec::new();
     let log = match job.kind {
         JobKind::Train => {
@@ -249,6 +257,7 @@ fn run_job(
                 let request = PublishRequest {
                     release: release.clone(),
                     promote,
+                    forge: app_forge()?,
                     ..PublishRequest::default()
                 };
                 let holder = format!(
@@ -283,8 +292,12 @@ fn run_job(
             if release.is_empty() || reason.trim().is_empty() {
                 "usage: `/ferry mark-broken VERSION REASON` (both are needed)".to_string()
             } else {
-                let marked =
-                    rt.block_on(ferry_wiring::publish::mark_broken(&ctx, release, reason))?;
+                let marked = rt.block_on(ferry_wiring::publish::mark_broken(
+                    &ctx,
+                    release,
+                    reason,
+                    app_forge()?,
+                ))?;
                 format!("{} is marked broken: {}", marked.release, marked.broken)
             }
         }

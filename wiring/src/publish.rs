@@ -10,12 +10,14 @@ use ferry_core::config::{TargetConfig, TargetKind};
 use ferry_core::publish::{self, Observer, PublishReport, ReleaseRecord, Target};
 use ferry_core::tagged::{self, TaggedRelease};
 use ferry_core::template::{self, Vars};
+use ferry_ports::Forge;
 use ferry_ports::{
     Artifact, ArtifactBody, ArtifactDescriptor, PackageName, Sha256Digest, Vcs, Version,
 };
 use serde::Serialize;
 use sha2::Digest;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// What to publish.
 #[derive(Debug, Clone, Default)]
@@ -30,6 +32,9 @@ pub struct PublishRequest {
     pub force: bool,
     /// Publish the `official` channel (after every `test` target succeeded).
     pub promote: bool,
+    /// The forge the release manifests are attached with (ferryd's GitHub App
+    /// installation); `None`: opened from `[forge]` with `forge.token_env`.
+    pub forge: Option<Arc<dyn Forge>>,
 }
 
 /// Where a tagged release's artifacts are built and read: the working tree when it
@@ -199,7 +204,7 @@ pub async fn publish(
         observer,
     )
     .await?;
-    attach_manifests(ctx, &tagged, &manifests).await?;
+    attach_manifests(ctx, &tagged, &manifests, request.forge.clone()).await?;
     Ok(report)
 }
 
@@ -211,12 +216,15 @@ async fn attach_manifests(
     ctx: &Context,
     tagged: &TaggedRelease,
     manifests: &[(String, String)],
+    given: Option<Arc<dyn Forge>>,
 ) -> anyhow::Result<()> {
     let config = &ctx.loaded.config;
     if manifests.is_empty() || config.forge.kind == ferry_core::config::ForgeKind::None {
         return Ok(());
     }
-    if std::env::var(&config.forge.token_env).map_or(true, |t| t.trim().is_empty()) {
+    if given.is_none()
+        && std::env::var(&config.forge.token_env).map_or(true, |t| t.trim().is_empty())
+    {
         tracing::warn!(
             "{} is not set: the release manifest is not attached to the forge's release entry of {}",
             config.forge.token_env,
@@ -224,7 +232,10 @@ async fn attach_manifests(
         );
         return Ok(());
     }
-    let forge = open_forge(config)?;
+    let forge = match given {
+        Some(f) => f,
+        None => open_forge(config)?,
+    };
     if !forge.capabilities().asset_upload {
         tracing::warn!("the forge cannot take release assets: the manifest is not attached");
         return Ok(());
@@ -282,10 +293,13 @@ pub struct MarkedBroken {
 /// manifest), a deprecation or yank where the registry supports it, a note and a
 /// `broken` asset on the forge's release entry. Nothing is ever deleted; a release
 /// never published is refused before anything is written.
+/// `forge`: the forge to mark (ferryd's GitHub App installation); `None`: opened from
+/// `[forge]` with `forge.token_env`.
 pub async fn mark_broken(
     ctx: &Context,
     release: &str,
     reason: &str,
+    forge: Option<Arc<dyn Forge>>,
 ) -> anyhow::Result<MarkedBroken> {
     let config = &ctx.loaded.config;
     let named = tagged::name(config, release)?;
@@ -295,10 +309,10 @@ pub async fn mark_broken(
     }
     let store = open_storage(config, &ctx.root)?;
     let record = publish::status(store.as_ref(), &release).await?;
-    let forge = if config.forge.kind != ferry_core::config::ForgeKind::None {
-        Some(open_forge(config)?)
-    } else {
-        None
+    let forge = match forge {
+        _ if config.forge.kind == ferry_core::config::ForgeKind::None => None,
+        Some(f) => Some(f),
+        None => Some(open_forge(config)?),
     };
     let tag = ferry_ports::TagName::new(release.clone())?;
     let on_forge = match &forge {

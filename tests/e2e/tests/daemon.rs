@@ -1083,6 +1083,32 @@ async fn a_github_app_installation_token_runs_the_jobs_and_is_refreshed_by_expir
             .contains("change 3"),
         "{pulls:?}"
     );
+    // The wiring's own forge calls use the App too: `/ferry mark-broken` of a release
+    // the forge has an entry for puts its `broken` asset there.
+    let release_id = fake.seed_release("ui@v1.0.0", false);
+    fake.set_permission("alice", "write");
+    let c = comment_event(
+        "acme/widgets",
+        number,
+        "alice",
+        "/ferry mark-broken ui@v1.0.0 leaks memory",
+    );
+    assert_eq!(
+        d.post("/webhooks/github", &headers("issue_comment", "a-5", &c), &c)
+            .0,
+        202
+    );
+    let jobs = d.settle(5, Duration::from_secs(60));
+    assert!(
+        jobs.iter().all(|j| j["state"] == "done"),
+        "{jobs:?}\n{}",
+        d.logs()
+    );
+    assert!(
+        fake.asset_bytes(release_id, "broken").is_some(),
+        "marked on the forge with the installation token\n{}",
+        d.logs()
+    );
     // No secret anywhere: not in the logs, not in `ferryd config` (the path only).
     let pem = std::fs::read_to_string(&key).expect("key");
     let body_line = pem.lines().nth(1).expect("a PEM body line");
